@@ -1,0 +1,54 @@
+"""What a model source hands the tracer: how to build the module and its example inputs.
+
+Every source (torchvision, transformers, synthetic workloads, a user's factory) returns a `BuiltModel`;
+the tracer never needs to know where a model came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+DTYPES: dict[str, torch.dtype] = {
+    "fp32": torch.float32,
+    "float32": torch.float32,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+}
+
+
+class ModelSourceError(ValueError):
+    """A model spec that names nothing buildable, or options that do not fit it (one-line message)."""
+
+
+@dataclass
+class BuiltModel:
+    name: str  # display name, e.g. "resnet18", "hf:gpt2", "synthetic:mlp"
+    source: str  # torchvision | transformers | synthetic | user
+    # Builds the module. Called inside a `torch.device(...)` context (meta or cpu), so parameters are
+    # created on that device without real initialisation when it is meta.
+    build: Callable[[], torch.nn.Module]
+    # Example positional inputs for forward(), on the given device; the float dtype applies to float inputs.
+    make_inputs: Callable[[torch.device, torch.dtype], tuple[Any, ...]]
+    input_shape: list[int]  # shape of the primary input, batch included
+    batch: int
+    # Published reference figures where the source has them: {"macs": int, "params": int}.
+    published: dict[str, int] = field(default_factory=dict)
+    # Options that identify the model beyond name/batch/shape/dtype (e.g. synthetic parameters).
+    options: dict[str, str] = field(default_factory=dict)
+    family: str = ""  # e.g. classification, segmentation, detection, video, optical_flow, llm
+
+
+def parse_dtype(name: str) -> torch.dtype:
+    try:
+        return DTYPES[name.lower()]
+    except KeyError:
+        raise ModelSourceError(f"unknown dtype {name!r}; choose one of fp32, fp16, bf16") from None
+
+
+def dtype_label(dtype: torch.dtype) -> str:
+    return {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, str(dtype))

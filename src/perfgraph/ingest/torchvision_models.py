@@ -1,0 +1,135 @@
+"""torchvision models by name, built with `weights=None`, sized from their weights' published metadata.
+
+The default input size is the eval crop of the model's default weights (299 for inception_v3, 600 for
+efficientnet_b7, 518 for vit_h_14's SWAG weights); `weights=` picks another weight's crop and reference
+figures. Published MACs come from `weights.meta["_ops"]` (GFLOPS in torchvision's words, which are
+multiply-accumulates of convolutions and matmuls) and parameters from `meta["num_params"]`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from typing import Any
+
+import torch
+import torchvision
+from torchvision import models as tvm
+
+from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
+
+FAMILIES = {
+    "classification": tvm,
+    "segmentation": tvm.segmentation,
+    "detection": tvm.detection,
+    "video": tvm.video,
+    "optical_flow": tvm.optical_flow,
+    "quantization": tvm.quantization,
+}
+_VIDEO_FRAMES = 16
+
+
+@lru_cache(maxsize=None)
+def family_of() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for family, module in FAMILIES.items():
+        for name in torchvision.models.list_models(module=module):
+            table.setdefault(name, family)
+    return table
+
+
+def list_names(family: str | None = None) -> list[str]:
+    return sorted(n for n, f in family_of().items() if family is None or f == family)
+
+
+def weights_of(name: str, weights: str | None = None) -> Any:
+    enum = torchvision.models.get_model_weights(name)
+    if weights is None or weights.upper() == "DEFAULT":
+        return enum.DEFAULT
+    try:
+        return enum[weights.upper()]
+    except KeyError:
+        raise ModelSourceError(
+            f"{name} has no weights {weights!r}; choose from {', '.join(w.name for w in enum)}") from None
+
+
+def eval_size(name: str, w: Any) -> tuple[int, int]:
+    """The (height, width) the weights were evaluated at."""
+    keywords = getattr(w.transforms, "keywords", None) or {}
+    size = keywords.get("crop_size") or keywords.get("resize_size")
+    if size is None:
+        family = family_of()[name]
+        if family == "detection":
+            size = 300 if "ssd300" in name else 320 if "320" in name else 800
+        elif family == "optical_flow":
+            size = (520, 960)
+        else:
+            size = 224
+    if isinstance(size, (list, tuple)):
+        size = tuple(size) if len(size) == 2 else (size[0], size[0])
+    else:
+        size = (size, size)
+    return int(size[0]), int(size[1])
+
+
+def build(name: str, *, batch: int, input_shape: list[int] | None = None, weights: str | None = None,
+          params: dict[str, str] | None = None) -> BuiltModel:
+    families = family_of()
+    if name not in families:
+        near = difflib.get_close_matches(name, families, n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else "; `perfgraph models` lists them"
+        raise ModelSourceError(f"unknown model {name!r}{hint}")
+    family = families[name]
+    w = weights_of(name, weights)
+    h, wd = eval_size(name, w)
+    kwargs: dict[str, Any] = {"weights": None}
+    if name.startswith("vit_"):
+        kwargs["image_size"] = h  # ViT's position embedding is sized for the weights' resolution
+    if name == "googlenet":
+        kwargs["aux_logits"] = False  # the published weights drop the auxiliary heads (6.6 M params)
+    if name in ("googlenet", "inception_v3"):
+        kwargs["init_weights"] = False  # no slow scipy init: the values never matter here
+    if family == "quantization":
+        kwargs["quantize"] = False
+    if family in ("detection", "optical_flow") and not name.startswith("raft"):
+        kwargs["weights_backbone"] = None
+    for key, value in (params or {}).items():
+        kwargs[key] = _parse(value)
+
+    if input_shape:
+        shape = [batch] + list(input_shape[1:]) if len(input_shape) >= 2 else None
+        if shape is None:
+            raise ModelSourceError(f"input shape {input_shape} needs at least 2 dimensions, e.g. 1,3,224,224")
+    elif family == "video":
+        frames = int(w.meta.get("min_temporal_size", _VIDEO_FRAMES) or _VIDEO_FRAMES)
+        shape = [batch, 3, max(frames, _VIDEO_FRAMES) if name != "s3d" else frames, h, wd]
+    else:
+        shape = [batch, 3, h, wd]
+
+    def make_model() -> torch.nn.Module:
+        return torchvision.models.get_model(name, **kwargs)
+
+    def make_inputs(device: torch.device, dtype: torch.dtype) -> tuple[Any, ...]:
+        if family == "detection":
+            return ([torch.rand(shape[1:], device=device, dtype=dtype) for _ in range(shape[0])],)
+        if family == "optical_flow":
+            return (torch.rand(shape, device=device, dtype=dtype), torch.rand(shape, device=device, dtype=dtype))
+        return (torch.rand(shape, device=device, dtype=dtype),)
+
+    published = {}
+    if "_ops" in w.meta:
+        published["macs"] = round(float(w.meta["_ops"]) * 1e9)
+    if "num_params" in w.meta:
+        published["params"] = int(w.meta["num_params"])
+    options = {"weights": w.name} if weights else {}
+    return BuiltModel(name=name, source="torchvision", build=make_model, make_inputs=make_inputs,
+                      input_shape=shape, batch=batch, published=published, options=options, family=family)
+
+
+def _parse(value: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except (TypeError, ValueError):
+            pass
+    return {"true": True, "false": False}.get(str(value).lower(), value)

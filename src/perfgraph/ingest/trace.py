@@ -1,0 +1,171 @@
+"""Trace a model into an op graph: build it, run one forward pass under the recorder, cost every op.
+
+Tracers, tried in order (the one that worked is recorded on the model as `tracer`):
+- `meta`: the module is built under `torch.device("meta")` and run on meta tensors. Nothing is computed
+  or allocated, so it is the fastest path and the only one that fits 7-billion-parameter models here.
+- `real`: the same recorder on real CPU tensors (weights initialised with a fixed seed), for models whose
+  control flow reads tensor values (detection proposals, NMS), which meta tensors cannot answer.
+
+Why not torch.export or make_fx first: both also run the model (on fake tensors) and then add graph
+capture, guards and functionalisation on top — several times slower than recording the same ATen ops
+directly (see `benchmarks/bench_tracers.py`), and neither handles data-dependent control flow better.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from typing import Any
+
+import torch
+from torch.utils._pytree import tree_flatten
+
+from perfgraph.graph import ModelGraph, ModelInfo, Op, Value
+from perfgraph.ingest.model_source import BuiltModel, dtype_label
+from perfgraph.ingest.recorder import OpRecorder, Recording
+
+TRACERS = ("meta", "real")
+
+# Ops that allocate without writing: they move no bytes.
+_NO_WRITE = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided"}
+
+
+class TraceError(RuntimeError):
+    """No tracer could run the model; the message is one line naming the model and the reason."""
+
+
+@contextlib.contextmanager
+def _module_path_tracking(model: torch.nn.Module, stack: list[str]):
+    """Keep `stack[-1]` equal to the qualified name of the module whose forward is running."""
+    names = {id(m): n for n, m in model.named_modules(remove_duplicate=False)}
+
+    def pre(module, args):
+        stack.append(names.get(id(module), stack[-1] if stack else ""))
+
+    def post(module, args, out):
+        if stack:
+            stack.pop()
+
+    h_pre = torch.nn.modules.module.register_module_forward_pre_hook(pre)
+    h_post = torch.nn.modules.module.register_module_forward_hook(post, always_call=True)
+    try:
+        yield
+    finally:
+        h_pre.remove()
+        h_post.remove()
+
+
+def _record(built: BuiltModel, dtype: torch.dtype, device: str) -> tuple[Recording, int]:
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = built.build()
+    model = model.to(dtype=dtype).eval()
+    inputs = built.make_inputs(torch.device(device), dtype)
+    params = sum(p.numel() for p in model.parameters())
+    stack: list[str] = []
+    recorder = OpRecorder(stack)
+    recorder.mark_inputs([t for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor)])
+    with torch.no_grad(), _module_path_tracking(model, stack), recorder:
+        out = model(*inputs)
+    recorder.mark_outputs(out)
+    return recorder.recording, params
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}"[:300]
+
+
+def trace(built: BuiltModel, dtype: torch.dtype = torch.float32, tracers: tuple[str, ...] = TRACERS) -> ModelGraph:
+    """Record `built` with the first tracer that works and return its costed op graph."""
+    errors = []
+    for tracer in tracers:
+        if tracer not in TRACERS:
+            raise TraceError(f"unknown tracer {tracer!r}; choose from {', '.join(TRACERS)}")
+        try:
+            recording, params = _record(built, dtype, "meta" if tracer == "meta" else "cpu")
+        except Exception as exc:  # noqa: BLE001 - any failure means: try the next tracer
+            errors.append(f"{tracer}: {_one_line(exc)}")
+            continue
+        if not recording.ops:
+            errors.append(f"{tracer}: the forward pass executed no ATen op")
+            continue
+        return to_model_graph(recording, built, dtype, params, tracer)
+    raise TraceError(f"cannot trace {built.name}: " + "; ".join(errors))
+
+
+def model_id(built: BuiltModel, dtype: torch.dtype) -> str:
+    """Deterministic: the same model and options give the same id on any machine."""
+    shape = "x".join(str(d) for d in built.input_shape[1:])
+    parts = [built.name, f"b{built.batch}", shape, dtype_label(dtype)]
+    parts += [f"{k}={v}" for k, v in sorted(built.options.items())]
+    return ":".join(parts)
+
+
+def to_model_graph(rec: Recording, built: BuiltModel, dtype: torch.dtype, params: int, tracer: str) -> ModelGraph:
+    mid = model_id(built, dtype)
+    consumers: dict[int, list[int]] = {}
+    for i, rop in enumerate(rec.ops):
+        for v in rop.inputs:
+            consumers.setdefault(v, []).append(i)
+    values = [Value(vid, rv.nbytes, rv.producer, rv.is_weight, rv.is_model_input, rv.is_model_output)
+              for vid, rv in enumerate(rec.values)]
+    ops: list[Op] = []
+    edges: dict[tuple[int, int], int] = {}
+    for i, rop in enumerate(rec.ops):
+        kind = rop.cost.kind
+        if kind == "view":
+            read = weight = written = 0
+        else:
+            read = sum(values[v].nbytes for v in rop.inputs if not values[v].is_weight)
+            weight = sum(values[v].nbytes for v in rop.inputs if values[v].is_weight)
+            # The first output is always written; extra outputs (saved statistics, pooling indices) only
+            # when something reads them.
+            written = sum(values[v].nbytes for k, v in enumerate(rop.outputs)
+                          if k == 0 or v in consumers or values[v].is_model_output)
+            if rop.name in _NO_WRITE:
+                written = 0
+        pb, pc, ps = parallelism(rop.output_shape)
+        ops.append(Op(
+            uid=f"{mid}/op{i}", model_id=mid, index=i, name=f"{rop.name}_{i}", target=rop.target, kind=kind,
+            macs=rop.cost.macs, flops=rop.cost.flops, bytes_read=read, bytes_written=written,
+            weight_bytes=weight, output_shape=rop.output_shape, dtype=rop.dtype, module_path=rop.module_path,
+            parallelism_batch=pb, parallelism_channels=pc, parallelism_spatial=ps, costed=rop.cost.costed,
+            inputs=list(rop.inputs), outputs=list(rop.outputs),
+        ))
+        for v in rop.inputs:
+            p = values[v].producer
+            if p >= 0 and p != i:
+                edges[(p, i)] = edges.get((p, i), 0) + values[v].nbytes
+    info = ModelInfo(
+        id=mid, name=built.name, source=built.source, batch=built.batch, input_shape=list(built.input_shape),
+        dtype=dtype_label(dtype), params=params, macs=sum(o.macs for o in ops), flops=sum(o.flops for o in ops),
+        ops=len(ops), tracer=tracer, ingested_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        published_macs=built.published.get("macs"), published_params=built.published.get("params"),
+    )
+    return ModelGraph(info=info, ops=ops, values=values, op_edges=[(s, d, b) for (s, d), b in edges.items()])
+
+
+def parallelism(shape: list[int]) -> tuple[int, int, int]:
+    """(batch, channels, spatial) of an output shape.
+
+    Rank 4/5 are read as NCHW / NCDHW (torchvision's layout); rank 3 as (batch, sequence, features) as in
+    transformers, where the sequence is the spatial axis; rank 2 as (batch, features).
+    """
+    if not shape:
+        return 1, 1, 1
+    if len(shape) == 1:
+        return 1, shape[0], 1
+    if len(shape) == 2:
+        return shape[0], shape[1], 1
+    if len(shape) == 3:
+        return shape[0], shape[2], shape[1]
+    spatial = 1
+    for d in shape[2:]:
+        spatial *= d
+    return shape[0], shape[1], spatial
+
+
+def describe_inputs(inputs: Any) -> list[list[int]]:
+    return [list(t.shape) for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor)]
