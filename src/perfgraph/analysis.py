@@ -12,7 +12,7 @@ from perfgraph.graph import ModelGraph
 from perfgraph.queries.embedded import critical_path, stage_summary, stages
 
 
-def analyze_graph(spec: str, *, batch: int = 1, dtype: str = "fp32", input_shape: list[int] | None = None,
+def analyze_graph(spec: str, *, batch: int | None = None, dtype: str = "fp32", input_shape: list[int] | None = None,
                   params: dict[str, str] | None = None, weights: str | None = None,
                   tracers: tuple[str, ...] | None = None) -> ModelGraph:
     """Trace and partition one model; stages and the FLOP critical path are set on its subgraphs."""

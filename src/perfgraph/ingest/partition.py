@@ -147,7 +147,9 @@ def _cost_subgraph(mg: ModelGraph, index: int, member_ops: list[int], leaves: se
     written = {v for i in member_ops for v in ops[i].outputs if v in leaves or values[v].is_model_output}
     input_bytes = sum(read_in.values())
     weight_bytes = sum(read_w.values())
-    output_bytes = sum(values[v].nbytes for v in written)
+    # A kernel cannot write more than its ops write: a view leaving the kernel can expose a larger buffer
+    # that an in-place op wrote only a slice of (swin's attention mask, filled through slices).
+    output_bytes = min(sum(values[v].nbytes for v in written), sum(ops[i].bytes_written for i in member_ops))
     external = input_bytes + weight_bytes + output_bytes
     macs = sum(ops[i].macs for i in member_ops)
     flops = sum(ops[i].flops for i in member_ops)

@@ -12,9 +12,11 @@ from __future__ import annotations
 from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
 
 
-def resolve(spec: str, *, batch: int = 1, input_shape: list[int] | None = None,
+def resolve(spec: str, *, batch: int | None = None, input_shape: list[int] | None = None,
             params: dict[str, str] | None = None, weights: str | None = None) -> BuiltModel:
     params = dict(params or {})
+    if batch is None:  # the input shape's first dimension is the batch, when one is given
+        batch = input_shape[0] if input_shape else 1
     if not isinstance(batch, int) or batch < 1:
         raise ModelSourceError(f"batch must be a positive integer, got {batch!r}")
     if input_shape is not None and (not input_shape or any(d < 1 for d in input_shape)):

@@ -91,7 +91,7 @@ def build(name: str, *, batch: int, input_shape: list[int] | None = None, weight
         kwargs["init_weights"] = False  # no slow scipy init: the values never matter here
     if family == "quantization":
         kwargs["quantize"] = False
-    if family in ("detection", "optical_flow") and not name.startswith("raft"):
+    if family in ("detection", "segmentation"):  # never download a pretrained backbone
         kwargs["weights_backbone"] = None
     for key, value in (params or {}).items():
         kwargs[key] = _parse(value)

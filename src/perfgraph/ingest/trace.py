@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import os
 from typing import Any
 
 import torch
@@ -83,6 +84,11 @@ def trace(built: BuiltModel, dtype: torch.dtype = torch.float32, tracers: tuple[
     for tracer in tracers:
         if tracer not in TRACERS:
             raise TraceError(f"unknown tracer {tracer!r}; choose from {', '.join(TRACERS)}")
+        if tracer == "real":
+            too_big = _too_big_for_real_tensors(built, dtype)
+            if too_big:
+                errors.append(f"real: {too_big}")
+                continue
         try:
             recording, params = _record(built, dtype, "meta" if tracer == "meta" else "cpu")
         except Exception as exc:  # noqa: BLE001 - any failure means: try the next tracer
@@ -93,6 +99,20 @@ def trace(built: BuiltModel, dtype: torch.dtype = torch.float32, tracers: tuple[
             continue
         return to_model_graph(recording, built, dtype, params, tracer)
     raise TraceError(f"cannot trace {built.name}: " + "; ".join(errors))
+
+
+def _too_big_for_real_tensors(built: BuiltModel, dtype: torch.dtype) -> str:
+    """Why real tensors would not fit (weights over a quarter of this machine's memory), or ''."""
+    try:
+        with torch.device("meta"):
+            model = built.build()
+        nbytes = sum(p.numel() for p in model.parameters()) * torch.empty((), dtype=dtype).element_size()
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except Exception:  # noqa: BLE001 - if we cannot tell, let the real tracer try
+        return ""
+    if nbytes > total / 4:
+        return f"weights need {nbytes / 2**30:.1f} GiB, too much for real tensors on this machine"
+    return ""
 
 
 def model_id(built: BuiltModel, dtype: torch.dtype) -> str:

@@ -1,0 +1,159 @@
+"""The `perfgraph` command. Every error is one line and a non-zero exit; `--debug` shows the traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+
+import click
+
+from perfgraph.cli import output
+
+# Exceptions whose message is already one clear line for the user.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, RuntimeError, OSError, LookupError, ImportError)
+
+
+class PerfgraphGroup(click.Group):
+    """Turns any exception into `error: <one line>` and exit code 1, unless `--debug` was given."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the one place where errors become messages
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {output.one_line(exc)}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=PerfgraphGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.version_option(package_name="perfgraph")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """perfgraph: how will this network run on that chip, and why?
+
+    Trace a PyTorch model into its op graph, fuse it into kernels, cost every op and kernel, and store
+    the result as a graph (in-process by default, or in Neo4j).
+
+    \b
+    Examples:
+      perfgraph analyze resnet18
+      perfgraph analyze vit_b_16 --batch 8 --json
+      perfgraph analyze hf:llama-7b --param seq_len=512 --dtype bf16
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug or bool(os.environ.get("PERFGRAPH_DEBUG"))
+    if not ctx.obj["debug"]:
+        warnings.filterwarnings("ignore")
+
+
+def model_options(f):
+    """Options shared by every command that builds a model."""
+    f = click.option("--batch", "-b", default=None, type=click.IntRange(min=1),
+                     help="Batch size [default: the input shape's first dimension, else 1].")(f)
+    f = click.option("--dtype", default="fp32", show_default=True,
+                     type=click.Choice(["fp32", "fp16", "bf16"], case_sensitive=False), help="Tensor dtype.")(f)
+    f = click.option("--input-shape", default=None, metavar="N,C,H,W",
+                     help="Input shape (batch first); required for user models, overrides the default size.")(f)
+    f = click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+                     help="Model parameter, repeatable (e.g. seq_len=512 for hf:, width=4096 for synthetic:).")(f)
+    f = click.option("--weights", default=None,
+                     help="torchvision weights whose eval size and published figures to use (default: DEFAULT).")(f)
+    f = click.option("--tracer", type=click.Choice(["auto", "meta", "real"]), default="auto", show_default=True,
+                     help="meta: fake tensors, no compute; real: CPU tensors; auto: meta, then real.")(f)
+    return f
+
+
+def build_graph(model: str, batch: int, dtype: str, input_shape: str | None, params: tuple[str, ...],
+                weights: str | None, tracer: str):
+    from perfgraph.analysis import analyze_graph
+    from perfgraph.ingest.sources import parse_params, parse_shape
+
+    return analyze_graph(
+        model, batch=batch, dtype=dtype.lower(), input_shape=parse_shape(input_shape) if input_shape else None,
+        params=parse_params(params), weights=weights, tracers=None if tracer == "auto" else (tracer,))
+
+
+@cli.command()
+@click.argument("model")
+@model_options
+@click.option("--top", default=5, show_default=True, type=click.IntRange(min=0), help="Heaviest subgraphs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def analyze(model, batch, dtype, input_shape, params, weights, tracer, top, as_json):
+    """Trace MODEL, fuse it into kernels and print its cost summary (no server needed).
+
+    MODEL is a torchvision name (resnet18), hf:NAME (hf:gpt2, hf:bert-base, hf:llama-7b), synthetic:NAME
+    (synthetic:mlp), or a factory: path/to/file.py:make_model or package.module:make_model.
+
+    \b
+    Examples:
+      perfgraph analyze resnet18
+      perfgraph analyze efficientnet_b0 --batch 32 --dtype fp16 --json
+      perfgraph analyze synthetic:mlp -p width=4096 -p depth=8
+      perfgraph analyze my_models.py:make_net --input-shape 1,3,128,128
+    """
+    from perfgraph.analysis import summarize
+
+    with output.status(f"tracing {model}"):
+        mg = build_graph(model, batch, dtype, input_shape, params, weights, tracer)
+    summary = summarize(mg, top=top)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        output.print_summary(summary)
+
+
+@cli.command("models")
+@click.option("--family", type=click.Choice(["classification", "segmentation", "detection", "video",
+                                             "optical_flow", "quantization", "hf", "synthetic"]),
+              help="Only this family.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def models_cmd(family, as_json):
+    """List the models perfgraph can build by name.
+
+    \b
+    Example:
+      perfgraph models --family segmentation
+    """
+    from perfgraph.ingest import torchvision_models
+
+    rows = [{"model": n, "family": f} for n, f in sorted(torchvision_models.family_of().items())
+            if family in (None, f)]
+    if family in (None, "hf"):
+        from perfgraph.ingest import hf_models
+
+        rows += [{"model": f"hf:{n}", "family": "hf"} for n in hf_models.list_names()]
+    if family in (None, "synthetic"):
+        from perfgraph.ingest import synthetic
+
+        rows += [{"model": f"synthetic:{n}", "family": "synthetic"} for n in synthetic.list_workloads()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        output.print_rows(rows, title=f"{len(rows)} models")
+
+
+def _register_optional_commands() -> None:
+    """Command groups that live in their own modules."""
+    from perfgraph.cli.neo4j_cmd import neo4j
+
+    cli.add_command(neo4j)
+
+
+# _register_optional_commands()  # TODO(lead): enable once neo4j_cmd lands
+
+
+def main() -> None:
+    cli(prog_name="perfgraph")
+
+
+if __name__ == "__main__":
+    main()

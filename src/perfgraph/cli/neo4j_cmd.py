@@ -1,0 +1,143 @@
+"""``perfgraph neo4j start|stop|status``: a local Neo4j Community 5.26 server without Docker.
+
+Registered in the main CLI with ``from perfgraph.cli.neo4j_cmd import neo4j``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from perfgraph.store import neo4j_server as ns
+
+_HOME_HELP = "Server directory (conf, data, logs, password). Default: $PERFGRAPH_HOME/neo4j or ~/.perfgraph/neo4j."
+
+
+def _fail(exc: ns.Neo4jServerError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group("neo4j")
+def neo4j() -> None:
+    """Run a local Neo4j 5.26 server (from Maven Central jars, no Docker needed).
+
+    The jars live in neo4j/lib (fetched once by scripts/fetch-neo4j, which needs Java 17+ and
+    Maven); the server listens on 127.0.0.1 only.
+
+    \b
+    Example:
+      perfgraph neo4j start && perfgraph neo4j status && perfgraph neo4j stop
+    """
+
+
+@neo4j.command("start")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None, help=_HOME_HELP)
+@click.option("--bolt-port", type=click.IntRange(0, 65535), default=7687, show_default=True,
+              help="Bolt port on 127.0.0.1 (0 = any free port, and a free HTTP port too).")
+@click.option("--http-port", type=click.IntRange(0, 65535), default=None,
+              help="HTTP/Browser port on 127.0.0.1 (default 7474; 0 = any free port).")
+@click.option("--password", envvar="PERFGRAPH_NEO4J_PASSWORD", default=None,
+              help="Password of user neo4j (>= 8 chars; env PERFGRAPH_NEO4J_PASSWORD). "
+                   "Default: generated on the first start and stored in <home>/password (0600).")
+@click.option("--no-auth", is_flag=True, help="Disable authentication (local experiments only).")
+@click.option("--wait", "wait_s", type=float, default=120, show_default=True,
+              help="Seconds to wait for Bolt to answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@click.option("--show-password", is_flag=True, help="Also print the password.")
+def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password):
+    """Start the server (or report the one already running for --home).
+
+    \b
+    Examples:
+      perfgraph neo4j start
+      perfgraph neo4j start --home /tmp/pg --bolt-port 0 --json
+    """
+    if not as_json:
+        click.echo("Starting Neo4j (about 15-30 s) ...", err=True)
+    try:
+        info = ns.start(home, bolt_port=bolt_port, http_port=http_port, password=password,
+                        auth=not no_auth, wait_s=wait_s)
+    except ns.Neo4jServerError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(info.as_dict(show_password=show_password), indent=2))
+        return
+    head = "Neo4j already running" if info.already_running else f"Neo4j started in {info.startup_s}s"
+    click.echo(f"{head} (pid {info.pid}, home {info.home})")
+    click.echo(f"  Bolt URI:    {info.bolt_uri}")
+    click.echo(f"  Browser:     {info.browser_url}")
+    _echo_auth(info.auth, info.user, info.password, info.password_file, show_password)
+    click.echo(f"  APOC:        {'yes' if info.apoc else 'no'}")
+    click.echo(f"  Stop with:   perfgraph neo4j stop{_home_arg(home)}")
+
+
+def _home_arg(home: Path | None) -> str:
+    return f" --home {home}" if home else ""
+
+
+def _echo_auth(auth, user, password, password_file, show_password) -> None:
+    if not auth:
+        click.echo("  Auth:        off")
+        return
+    click.echo(f"  User:        {user}")
+    if show_password and password:
+        click.echo(f"  Password:    {password}")
+    click.echo(f"  Password in: {password_file}  (use --show-password to print it)"
+               if not show_password else f"  Password in: {password_file}")
+
+
+@neo4j.command("stop")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None, help=_HOME_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def stop_cmd(home, as_json):
+    """Stop the server of --home (SIGTERM, SIGKILL after 60 s).
+
+    \b
+    Example:
+      perfgraph neo4j stop --home /tmp/pg
+    """
+    try:
+        res = ns.stop(home)
+    except ns.Neo4jServerError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+    elif res["was_running"]:
+        click.echo(f"Neo4j stopped (pid {res['pid']}, home {res['home']})")
+    else:
+        click.echo(f"Neo4j was not running (home {res['home']})")
+
+
+@neo4j.command("status")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None, help=_HOME_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@click.option("--show-password", is_flag=True, help="Also print the password.")
+def status_cmd(home, as_json, show_password):
+    """Show whether the server of --home runs and answers on Bolt (exit code 1 if not).
+
+    \b
+    Example:
+      perfgraph neo4j status --json
+    """
+    try:
+        st = ns.status(home)
+    except ns.Neo4jServerError as exc:
+        raise _fail(exc) from None
+    if show_password and st.get("auth"):
+        st["password"] = ns.read_password(home)
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+    elif not st["running"]:
+        click.echo(f"Neo4j is not running (home {st['home']}); start it with: perfgraph neo4j start"
+                   f"{_home_arg(home)}")
+    else:
+        answer = "answers" if st["bolt_ok"] else f"does NOT answer ({st.get('bolt_error', '?')})"
+        click.echo(f"Neo4j running (pid {st['pid']}, home {st['home']}); Bolt {answer}")
+        click.echo(f"  Bolt URI:    {st['bolt_uri']}")
+        click.echo(f"  Browser:     {st['browser_url']}")
+        _echo_auth(st.get("auth"), st.get("user"), st.get("password"), st.get("password_file"),
+                   show_password)
+    if not (st["running"] and st["bolt_ok"]):
+        raise SystemExit(1)

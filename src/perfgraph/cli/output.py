@@ -1,0 +1,101 @@
+"""Printing for the CLI: rich tables on a terminal, plain text when piped, and human units."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any, Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def one_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def human(n: float, unit: str = "") -> str:
+    """1.81e9 -> '1.81 G'. Decimal prefixes, as FLOP and byte rates are quoted."""
+    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f} {prefix}{unit}"
+    return f"{n:.0f} {unit}".rstrip() if float(n).is_integer() else f"{n:.3g} {unit}".rstrip()
+
+
+@contextlib.contextmanager
+def status(message: str):
+    """A spinner on a terminal for work slower than a second; silent when output is piped."""
+    if err_console.is_terminal:
+        with err_console.status(message):
+            yield
+    else:
+        yield
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    table = Table(title=f"{s['model']}  (batch {s['batch']}, {s['dtype']}, input {s['input_shape']})",
+                  show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    rows = [
+        ("parameters", f"{s['params']:,}"),
+        ("MACs", f"{human(s['macs'])}  ({s['macs']:,})"),
+        ("FLOPs", f"{human(s['flops'])}  ({s['flops']:,})"),
+    ]
+    if "published_macs" in s:
+        rows.append(("published MACs", f"{human(s['published_macs'])}  (ours / published = {s['macs_ratio']:.4f})"))
+    rows += [
+        ("ops", f"{s['ops']:,}"),
+        ("subgraphs (kernels)", f"{s['subgraphs']:,}"),
+        ("depth (stages)", str(s["depth"])),
+        ("widest stage", f"stage {s['widest_stage']}: {s['width']} subgraphs"),
+        ("external bytes", human(s["external_bytes"], "B")),
+        ("bytes before fusion", human(s["op_bytes"], "B")),
+        ("intensity", f"{s['intensity']:.2f} FLOP/B"),
+        ("critical path", f"{s['critical_path_length']} subgraphs, {human(s['critical_path_flops'])}FLOPs"),
+        ("tracer", s["tracer"]),
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    console.print(table)
+    if s["heaviest_subgraphs"]:
+        print_rows([{"#": h["index"], "pattern": h["pattern"], "stage": h["stage"], "MACs": human(h["macs"]),
+                     "FLOPs": human(h["flops"]), "bytes": human(h["external_bytes"], "B"),
+                     "FLOP/B": f"{h['intensity']:.1f}"} for h in s["heaviest_subgraphs"]],
+                   title="heaviest subgraphs")
+    if s["uncosted_ops"]:
+        console.print(f"[yellow]uncosted ops (no FLOP formula, counted as 0):[/] {', '.join(s['uncosted_ops'])}")
+
+
+def print_rows(rows: Iterable[dict[str, Any]], title: str | None = None) -> None:
+    rows = list(rows)
+    if not rows:
+        console.print("(no rows)")
+        return
+    table = Table(title=title, title_justify="left")
+    for key in rows[0]:
+        table.add_column(str(key), overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(v) for v in row.values()])
+    console.print(table)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def write_csv(rows: list[dict[str, Any]], stream=sys.stdout) -> None:
+    import csv
+
+    if not rows:
+        return
+    writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)

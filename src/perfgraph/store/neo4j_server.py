@@ -1,0 +1,735 @@
+"""Run a local Neo4j Community 5.26 server from Maven Central jars (no Docker needed).
+
+Layout of a server home (default ``$PERFGRAPH_HOME/neo4j`` or ``~/.perfgraph/neo4j``)::
+
+    conf/neo4j.conf     generated on every start (127.0.0.1 only, https off, usage reports off)
+    data/  logs/        database files; logs/neo4j.log, logs/debug.log, logs/console.log
+    plugins/            links to the APOC jars found in <lib>/plugins (when fetched)
+    run/neo4j.pid       pid of the server JVM (its own process group)
+    run/server.json     ports / auth of the running server (for ``status`` and ``stop``)
+    password            the ``neo4j`` user's password, mode 0600
+
+The jars come from ``<repo>/neo4j/lib`` (override: ``PERFGRAPH_NEO4J_LIB``), fetched by
+``scripts/fetch-neo4j`` (Maven, pom in ``<repo>/neo4j/pom.xml``). The server is started as
+``java -cp '<home>/plugins/*:<lib>/*' <JVM_FLAGS> org.neo4j.server.CommunityEntryPoint
+--home-dir=<home> --config-dir=<home>/conf``. On a fresh home the initial password is set with
+``org.neo4j.cli.AdminTool dbms set-initial-password @<argfile>`` (what ``neo4j-admin dbms
+set-initial-password`` runs; the password goes through a 0600 argument file, never argv).
+
+No torch import here: this module is used by the CLI and by the test fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = [
+    "Neo4jServerError",
+    "ServerInfo",
+    "JVM_FLAGS",
+    "ENTRY_POINT",
+    "default_home",
+    "lib_dir",
+    "ensure_jars",
+    "find_java",
+    "free_port",
+    "start",
+    "stop",
+    "status",
+    "read_password",
+]
+
+ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+NEO4J_SERIES = "5.26"
+DEFAULT_USER = "neo4j"
+HOST = "127.0.0.1"  # never bind or connect anywhere else
+
+# The flags Neo4j 5's own launcher passes (server.jvm.additional defaults of the 5.26
+# distribution), minus the ones that only help big production heaps (AlwaysPreTouch...).
+JVM_FLAGS: tuple[str, ...] = (
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields",
+    "-XX:+DisableExplicitGC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Djdk.tls.ephemeralDHKeySize=2048",
+    "-Djdk.tls.rejectClientInitiatedRenegotiation=true",
+    "-Dlog4j2.disable.jmx=true",
+    "-Dlog4j.layout.jsonTemplate.maxStringLength=32768",
+    "-Dfile.encoding=UTF-8",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+)
+
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+_PID_FILE = "run/neo4j.pid"
+_STATE_FILE = "run/server.json"
+_PASSWORD_FILE = "password"
+_CONSOLE_LOG = "logs/console.log"
+_NEO4J_LOG = "logs/neo4j.log"
+
+# Popen objects of servers started by this process, so that we can reap them (a dead child
+# that is never waited for stays a zombie and would look alive to os.kill(pid, 0)).
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+class Neo4jServerError(RuntimeError):
+    """A one-line, user-facing error. ``log_tail`` (if any) holds the server log's last lines."""
+
+    def __init__(self, message: str, log_tail: str | None = None):
+        super().__init__(message)
+        self.log_tail = log_tail
+
+    def detail(self) -> str:
+        msg = str(self)
+        return f"{msg}\n--- server log (tail) ---\n{self.log_tail}" if self.log_tail else msg
+
+
+@dataclass
+class ServerInfo:
+    home: Path
+    pid: int
+    bolt_port: int
+    http_port: int
+    user: str | None
+    password: str | None
+    auth: bool
+    password_file: Path | None
+    already_running: bool = False
+    apoc: bool = False
+    startup_s: float | None = None
+
+    @property
+    def bolt_uri(self) -> str:
+        return f"bolt://{HOST}:{self.bolt_port}"
+
+    @property
+    def browser_url(self) -> str:
+        return f"http://{HOST}:{self.http_port}/browser/"
+
+    @property
+    def auth_tuple(self) -> tuple[str, str] | None:
+        return (self.user, self.password) if self.auth and self.user and self.password else None
+
+    def as_dict(self, show_password: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        d["home"] = str(self.home)
+        d["password_file"] = str(self.password_file) if self.password_file else None
+        d["bolt_uri"] = self.bolt_uri
+        d["browser_url"] = self.browser_url
+        if not show_password:
+            d.pop("password")
+        return d
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def default_home() -> Path:
+    """``$PERFGRAPH_HOME/neo4j`` if set, else ``~/.perfgraph/neo4j``."""
+    base = os.environ.get("PERFGRAPH_HOME")
+    root = Path(base).expanduser() if base else Path.home() / ".perfgraph"
+    return root / "neo4j"
+
+
+def _home(home: Path | str | None) -> Path:
+    return (Path(home).expanduser() if home else default_home()).resolve()
+
+
+def lib_dir() -> Path:
+    """Directory with the server jars: ``$PERFGRAPH_NEO4J_LIB`` or ``<repo>/neo4j/lib``."""
+    env = os.environ.get("PERFGRAPH_NEO4J_LIB")
+    return (Path(env).expanduser() if env else _REPO_ROOT / "neo4j" / "lib").resolve()
+
+
+def _fetch_script() -> Path:
+    return _REPO_ROOT / "scripts" / "fetch-neo4j"
+
+
+def _jars_present(lib: Path) -> bool:
+    return any(lib.glob(f"neo4j-{NEO4J_SERIES}.*.jar")) and any(
+        lib.glob(f"neo4j-server-{NEO4J_SERIES}.*.jar")
+    )
+
+
+def _apoc_jars(lib: Path) -> list[Path]:
+    """APOC jars (apoc-core + apoc-common) in <lib>/plugins, or loose in <lib>."""
+    return sorted((lib / "plugins").glob("apoc-*.jar")) or sorted(lib.glob("apoc-*.jar"))
+
+
+def ensure_jars(fetch: bool = True) -> Path:
+    """Return the jar directory, running ``scripts/fetch-neo4j`` first if the jars are missing."""
+    lib = lib_dir()
+    if _jars_present(lib):
+        return lib
+    script = _fetch_script()
+    how = f"run {script}" if script.exists() else "fetch them with Maven (see neo4j/pom.xml)"
+    if not fetch:
+        raise Neo4jServerError(f"Neo4j {NEO4J_SERIES} jars not found in {lib}; {how}")
+    if not script.exists():
+        raise Neo4jServerError(
+            f"Neo4j {NEO4J_SERIES} jars not found in {lib} and {script} is missing; "
+            "set PERFGRAPH_NEO4J_LIB to a directory holding the jars"
+        )
+    if shutil.which("mvn") is None:
+        raise Neo4jServerError(
+            f"Neo4j {NEO4J_SERIES} jars not found in {lib} and Maven (mvn) is not on PATH; "
+            f"install Maven 3 and run {script}"
+        )
+    find_java()  # fail early with the clearer message
+    print(f"perfgraph: fetching Neo4j {NEO4J_SERIES} jars into {lib} (one-off) ...", file=sys.stderr)
+    proc = subprocess.run(
+        ["bash", str(script)], capture_output=True, text=True, env=os.environ.copy()
+    )
+    if proc.returncode != 0 or not _jars_present(lib):
+        out = "\n".join(x for x in (proc.stdout.strip(), proc.stderr.strip()) if x)
+        last = out.splitlines()[-1] if out else f"exit code {proc.returncode}"
+        raise Neo4jServerError(f"fetching the Neo4j jars failed: {last}", log_tail=out[-4000:] or None)
+    return lib
+
+
+def find_java() -> str:
+    """Path of a Java 17+ ``java`` ($JAVA_HOME/bin/java first, then PATH)."""
+    candidates = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
+    on_path = shutil.which("java")
+    if on_path:
+        candidates.append(on_path)
+    for java in candidates:
+        if not (os.path.isfile(java) and os.access(java, os.X_OK)):
+            continue
+        try:
+            out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+        if not m:
+            continue
+        major = int(m.group(1))
+        if major == 1 and m.group(2):  # "1.8.0_x"
+            major = int(m.group(2))
+        if major < 17:
+            raise Neo4jServerError(
+                f"{java} is Java {major}; Neo4j {NEO4J_SERIES} needs Java 17 or 21 (set JAVA_HOME)"
+            )
+        return java
+    raise Neo4jServerError(
+        f"java not found (JAVA_HOME / PATH); Neo4j {NEO4J_SERIES} needs a Java 17 or 21 runtime "
+        "(e.g. apt-get install openjdk-17-jre-headless)"
+    )
+
+
+# --------------------------------------------------------------------------- ports
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_open(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- process state
+
+
+def _read_pid(home: Path) -> int | None:
+    try:
+        return int((home / _PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_state(home: Path) -> dict[str, Any]:
+    try:
+        return json.loads((home / _STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _is_our_server(pid: int, home: Path) -> bool:
+    """Is ``pid`` alive and (where /proc exists) a Neo4j JVM for this home?"""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False  # someone else's process re-using the pid
+    proc = Path(f"/proc/{pid}")
+    if proc.exists():
+        try:
+            stat = (proc / "stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        args = [c.decode(errors="replace") for c in cmd]
+        return ENTRY_POINT in args and f"--home-dir={home}" in args
+    return True
+
+
+def _running_pid(home: Path) -> int | None:
+    pid = _read_pid(home)
+    return pid if pid and _is_our_server(pid, home) else None
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def read_password(home: Path | str | None = None) -> str | None:
+    """The stored password of the ``neo4j`` user for this home (None if none stored)."""
+    try:
+        return (_home(home) / _PASSWORD_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _log_tail(home: Path, lines: int = 40) -> str:
+    parts = []
+    for rel in (_CONSOLE_LOG, _NEO4J_LOG):
+        p = home / rel
+        try:
+            text = p.read_text(errors="replace").strip()
+        except OSError:
+            continue
+        if text:
+            tail = "\n".join(text.splitlines()[-lines:])
+            parts.append(f"[{p}]\n{tail}")
+    return "\n".join(parts)
+
+
+def _first_message(out: str, rc: int) -> str:
+    """First line of a Java tool's output that is a message, not a stack frame."""
+    for line in out.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("at ", "...", "WARNING")):
+            return line[:300]
+    return f"exit code {rc}"
+
+
+def _reason_from_logs(home: Path) -> str:
+    """The most telling single line of the server logs (deepest 'Caused by', else ERROR)."""
+    lines: list[str] = []
+    for rel in (_NEO4J_LOG, _CONSOLE_LOG):
+        try:
+            lines += (home / rel).read_text(errors="replace").splitlines()[-300:]
+        except OSError:
+            pass
+    for pat in (r"^Caused by: ", r"\bERROR\b", r"Exception|Error:"):
+        hits = [ln.strip() for ln in lines if re.search(pat, ln)]
+        if hits:
+            return re.sub(r"^Caused by: ", "", hits[-1])[:300]
+    return "no error in the logs"
+
+
+# --------------------------------------------------------------------------- config
+
+
+def _render_conf(
+    home: Path, bolt_port: int, http_port: int, auth: bool, apoc: bool, heap_initial: str,
+    heap_max: str, page_cache: str,
+) -> str:
+    lines = [
+        "# Generated by perfgraph (perfgraph.store.neo4j_server) on every start; edits are lost.",
+        f"server.directories.data={home / 'data'}",
+        f"server.directories.logs={home / 'logs'}",
+        f"server.directories.run={home / 'run'}",
+        f"server.directories.import={home / 'import'}",
+        f"server.directories.plugins={home / 'plugins'}",
+        "",
+        "# loopback only",
+        f"server.default_listen_address={HOST}",
+        f"server.default_advertised_address={HOST}",
+        "server.bolt.enabled=true",
+        f"server.bolt.listen_address={HOST}:{bolt_port}",
+        f"server.bolt.advertised_address={HOST}:{bolt_port}",
+        "server.http.enabled=true",
+        f"server.http.listen_address={HOST}:{http_port}",
+        f"server.http.advertised_address={HOST}:{http_port}",
+        "server.https.enabled=false",
+        "",
+        "dbms.usage_report.enabled=false",
+        f"dbms.security.auth_enabled={'true' if auth else 'false'}",
+        "",
+        "# small footprint (the JVM heap itself is set with -Xms/-Xmx on the java command line)",
+        f"server.memory.heap.initial_size={heap_initial}",
+        f"server.memory.heap.max_size={heap_max}",
+        f"server.memory.pagecache.size={page_cache}",
+        "db.tx_log.rotation.retention_policy=100M size",
+        "",
+        "# stop in ~1s instead of ~11s (Bolt's event loops idle 5s each before shutting down)",
+        "internal.dbms.bolt.netty_server_shutdown_quiet_period=0",
+    ]
+    if apoc:
+        lines += ["", "# APOC core", "dbms.security.procedures.unrestricted=apoc.*"]
+    return "\n".join(lines) + "\n"
+
+
+def _link_plugins(home: Path, jars: list[Path]) -> None:
+    plugins = home / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    for old in plugins.glob("apoc-*.jar"):
+        old.unlink()
+    for jar in jars:
+        dst = plugins / jar.name
+        try:
+            dst.symlink_to(jar)
+        except OSError:
+            shutil.copy2(jar, dst)
+
+
+def _classpath(home: Path, lib: Path) -> str:
+    return os.pathsep.join([str(home / "plugins" / "*"), str(lib / "*")])
+
+
+def _set_initial_password(java: str, lib: Path, home: Path, password: str) -> None:
+    argfile = home / "run" / "initial-password.args"
+    quoted = '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    _write_private(argfile, quoted + "\n")
+    env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
+    env.pop("JAVA_TOOL_OPTIONS", None)
+    try:
+        proc = subprocess.run(
+            [java, "-Xmx128m", "-XX:+UseSerialGC", "-cp", str(lib / "*"), ADMIN_TOOL,
+             "dbms", "set-initial-password", f"@{argfile}"],
+            capture_output=True, text=True, env=env, cwd=home, timeout=180,
+        )
+    finally:
+        argfile.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        out = "\n".join(x for x in (proc.stdout.strip(), proc.stderr.strip()) if x)
+        raise Neo4jServerError(
+            f"setting the initial Neo4j password failed: {_first_message(out, proc.returncode)}",
+            log_tail=out,
+        )
+
+
+# --------------------------------------------------------------------------- bolt check
+
+
+def _bolt_check(port: int, auth: tuple[str, str] | None, timeout: float = 5.0) -> str | None:
+    """None if ``RETURN 1`` works over Bolt, else the error text."""
+    from neo4j import GraphDatabase  # lazy: keeps `import perfgraph...` cheap
+
+    try:
+        with GraphDatabase.driver(
+            f"bolt://{HOST}:{port}", auth=auth, connection_timeout=timeout,
+            connection_acquisition_timeout=timeout, max_connection_pool_size=1,
+        ) as driver:
+            with driver.session() as session:
+                value = session.run("RETURN 1 AS x").single()["x"]
+        return None if value == 1 else f"unexpected RETURN 1 result {value!r}"
+    except Exception as exc:  # noqa: BLE001 - any failure is "not answering"
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _is_auth_error(msg: str) -> bool:
+    return "AuthError" in msg or "Unauthorized" in msg or "authentication failure" in msg
+
+
+def _change_password(port: int, old: str, new: str) -> None:
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(f"bolt://{HOST}:{port}", auth=(DEFAULT_USER, old)) as driver:
+        with driver.session(database="system") as session:
+            session.run(
+                "ALTER CURRENT USER SET PASSWORD FROM $old TO $new", old=old, new=new
+            ).consume()
+
+
+# --------------------------------------------------------------------------- start / stop
+
+
+def start(
+    home: Path | str | None = None,
+    bolt_port: int = 7687,
+    http_port: int | None = None,
+    password: str | None = None,
+    auth: bool = True,
+    wait_s: float = 120,
+    *,
+    fetch: bool = True,
+    heap_initial: str = "256m",
+    heap_max: str = "512m",
+    page_cache: str = "128m",
+    java_opts: Sequence[str] = (),
+) -> ServerInfo:
+    """Start a Neo4j server for ``home`` (idempotent: returns the running one if any).
+
+    ``bolt_port=0`` picks free loopback ports (Bolt, and HTTP unless ``http_port`` is given);
+    ``http_port=None`` means 7474, or a free port when ``bolt_port=0``. ``http_port=0`` is a
+    free port too. With ``auth`` a fresh home gets ``password`` (generated if None) as the
+    initial password of user ``neo4j``; it is stored in ``<home>/password`` (0600). A home that
+    was initialised before keeps its password unless a different ``password`` is given, which
+    is then set with ``ALTER CURRENT USER``. Waits until Bolt answers ``RETURN 1``.
+    ``java_opts`` (and ``$PERFGRAPH_NEO4J_JAVA_OPTS``, split on spaces) are extra JVM options,
+    e.g. ``-XX:TieredStopAtLevel=1`` starts ~30% faster for throw-away test servers.
+    """
+    home = _home(home)
+    if password is not None and len(password) < 8:
+        raise Neo4jServerError("the Neo4j password must be at least 8 characters long")
+
+    pid = _running_pid(home)
+    if pid is not None:
+        return _info_from_state(home, pid, already_running=True)
+
+    java = find_java()
+    lib = ensure_jars(fetch=fetch)
+    apoc_jars = _apoc_jars(lib)
+
+    if http_port is None:
+        http_port = 0 if bolt_port == 0 else 7474
+    if bolt_port == 0:
+        bolt_port = free_port()
+    if http_port == 0:
+        http_port = free_port()
+        while http_port == bolt_port:
+            http_port = free_port()
+    if bolt_port == http_port:
+        raise Neo4jServerError(f"Bolt and HTTP ports must differ (both {bolt_port})")
+    for name, port in (("Bolt", bolt_port), ("HTTP", http_port)):
+        if not _port_free(port):
+            raise Neo4jServerError(
+                f"{name} port {HOST}:{port} is already in use (another Neo4j?); "
+                "stop it or pick another port (0 = any free port)"
+            )
+
+    for sub in ("conf", "data", "logs", "run", "import", "plugins"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    (home / "conf" / "neo4j.conf").write_text(
+        _render_conf(home, bolt_port, http_port, auth, bool(apoc_jars), heap_initial, heap_max,
+                     page_cache)
+    )
+    _link_plugins(home, apoc_jars)
+
+    # Password: set it before the very first start (even with auth off, so that turning auth on
+    # later has a known password); afterwards the stored one is what the server has.
+    initialised = (home / "data" / "databases" / "system").exists()
+    stored = read_password(home)
+    change_to: str | None = None
+    if not initialised:
+        effective = password or stored or secrets.token_urlsafe(18)
+        _set_initial_password(java, lib, home, effective)
+        _write_private(home / _PASSWORD_FILE, effective + "\n")
+    elif password is not None and stored is not None and password != stored:
+        effective, change_to = stored, password
+    else:
+        effective = password or stored  # may be None: home initialised elsewhere
+    if auth and effective is None:
+        raise Neo4jServerError(
+            f"{home} holds a database whose neo4j password is unknown (no {home / _PASSWORD_FILE}); "
+            "pass the password, or use a fresh --home"
+        )
+    if effective is not None and (home / _PASSWORD_FILE).exists() is False:
+        _write_private(home / _PASSWORD_FILE, effective + "\n")
+
+    extra = os.environ.get("PERFGRAPH_NEO4J_JAVA_OPTS", "").split()
+    cmd = [
+        java, f"-Xms{heap_initial}", f"-Xmx{heap_max}", *JVM_FLAGS, *java_opts, *extra,
+        "-cp", _classpath(home, lib), ENTRY_POINT,
+        f"--home-dir={home}", f"--config-dir={home / 'conf'}",
+    ]
+    env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
+    env.pop("JAVA_TOOL_OPTIONS", None)
+    t0 = time.monotonic()
+    with open(home / _CONSOLE_LOG, "ab") as console:
+        console.write(f"\n=== perfgraph start {time.strftime('%Y-%m-%d %H:%M:%S')} ===\n".encode())
+        console.flush()
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+            cwd=home, env=env, start_new_session=True, close_fds=True,
+        )
+    _CHILDREN[proc.pid] = proc
+    (home / _PID_FILE).write_text(f"{proc.pid}\n")
+    state = {
+        "pid": proc.pid, "bolt_port": bolt_port, "http_port": http_port, "auth": auth,
+        "user": DEFAULT_USER, "lib": str(lib), "apoc": bool(apoc_jars),
+        "started_at": time.time(),
+    }
+    (home / _STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+
+    creds = (DEFAULT_USER, effective) if auth and effective else None
+    deadline = t0 + wait_s
+    last_err = "Bolt port not open yet"
+    while True:
+        rc = proc.poll()
+        if rc is not None:
+            _cleanup_state(home)
+            raise Neo4jServerError(
+                f"Neo4j exited during startup (exit code {rc}): {_reason_from_logs(home)} "
+                f"(log: {home / _NEO4J_LOG})",
+                log_tail=_log_tail(home),
+            )
+        if _port_open(bolt_port):
+            err = _bolt_check(bolt_port, creds, timeout=3.0)
+            if err is None:
+                break
+            last_err = err
+            if auth and _is_auth_error(err):
+                _terminate(home, proc.pid)
+                raise Neo4jServerError(
+                    f"Neo4j started but refused the password of user neo4j "
+                    f"({home / _PASSWORD_FILE}); pass the right password or use a fresh --home"
+                )
+        if time.monotonic() > deadline:
+            tail = _log_tail(home)
+            _terminate(home, proc.pid)
+            raise Neo4jServerError(
+                f"Neo4j did not answer on Bolt {HOST}:{bolt_port} within {wait_s:.0f}s "
+                f"({last_err}); log: {home / _NEO4J_LOG}",
+                log_tail=tail,
+            )
+        time.sleep(0.25)
+
+    if change_to is not None:
+        try:
+            _change_password(bolt_port, effective, change_to)
+        except Exception as exc:  # noqa: BLE001
+            raise Neo4jServerError(f"Neo4j is running but changing the password failed: {exc}")
+        effective = change_to
+        _write_private(home / _PASSWORD_FILE, effective + "\n")
+
+    info = _info_from_state(home, proc.pid)
+    info.password = effective if auth else None
+    info.startup_s = round(time.monotonic() - t0, 2)
+    return info
+
+
+def _info_from_state(home: Path, pid: int, already_running: bool = False) -> ServerInfo:
+    st = _read_state(home)
+    auth = bool(st.get("auth", True))
+    pw_file = home / _PASSWORD_FILE
+    return ServerInfo(
+        home=home,
+        pid=pid,
+        bolt_port=int(st.get("bolt_port", 7687)),
+        http_port=int(st.get("http_port", 7474)),
+        user=st.get("user", DEFAULT_USER) if auth else None,
+        password=read_password(home) if auth else None,
+        auth=auth,
+        password_file=pw_file if pw_file.exists() else None,
+        already_running=already_running,
+        apoc=bool(st.get("apoc", False)),
+    )
+
+
+def _cleanup_state(home: Path) -> None:
+    for rel in (_PID_FILE, _STATE_FILE):
+        (home / rel).unlink(missing_ok=True)
+
+
+def _terminate(home: Path, pid: int, timeout: float = 60.0) -> bool:
+    """SIGTERM the server's process group, SIGKILL after ``timeout``. True if it was running."""
+    if not _is_our_server(pid, home):
+        _CHILDREN.pop(pid, None)
+        _cleanup_state(home)
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while _is_our_server(pid, home) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _is_our_server(pid, home):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        end = time.monotonic() + 10
+        while _is_our_server(pid, home) and time.monotonic() < end:
+            time.sleep(0.1)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    _cleanup_state(home)
+    return True
+
+
+def stop(home: Path | str | None = None, timeout: float = 60.0) -> dict[str, Any]:
+    """Stop the server of ``home`` (SIGTERM, then SIGKILL after ``timeout`` s)."""
+    home = _home(home)
+    pid = _read_pid(home)
+    if pid is None:
+        _cleanup_state(home)
+        return {"home": str(home), "was_running": False, "pid": None}
+    t0 = time.monotonic()
+    was = _terminate(home, pid, timeout=timeout)
+    return {"home": str(home), "was_running": was, "pid": pid,
+            "stop_s": round(time.monotonic() - t0, 2)}
+
+
+def status(home: Path | str | None = None, check_bolt: bool = True) -> dict[str, Any]:
+    """State of the server of ``home``: running, pid, URIs, auth, and whether Bolt answers."""
+    home = _home(home)
+    pid = _running_pid(home)
+    out: dict[str, Any] = {"home": str(home), "running": pid is not None, "pid": pid}
+    if pid is None:
+        out.update(bolt_uri=None, browser_url=None, bolt_ok=False)
+        return out
+    info = _info_from_state(home, pid)
+    out.update(
+        bolt_uri=info.bolt_uri, browser_url=info.browser_url, bolt_port=info.bolt_port,
+        http_port=info.http_port, auth=info.auth, user=info.user,
+        password_file=str(info.password_file) if info.password_file else None,
+        apoc=info.apoc,
+    )
+    if check_bolt:
+        err = _bolt_check(info.bolt_port, info.auth_tuple, timeout=3.0)
+        out["bolt_ok"] = err is None
+        if err:
+            out["bolt_error"] = err
+    return out
