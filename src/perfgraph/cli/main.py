@@ -141,14 +141,15 @@ def models_cmd(family, as_json):
         output.print_rows(rows, title=f"{len(rows)} models")
 
 
-def _register_optional_commands() -> None:
-    """Command groups that live in their own modules."""
+def _register_commands() -> None:
+    """Commands that live in their own modules register themselves on import."""
+    from perfgraph.cli import graph_cmds  # noqa: F401
     from perfgraph.cli.neo4j_cmd import neo4j
 
     cli.add_command(neo4j)
 
 
-# _register_optional_commands()  # TODO(lead): enable once neo4j_cmd lands
+_register_commands()
 
 
 def main() -> None:

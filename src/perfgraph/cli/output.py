@@ -37,6 +37,36 @@ def status(message: str):
         yield
 
 
+@contextlib.contextmanager
+def progress(total: int, what: str):
+    """A progress bar over `total` items on a terminal (plain lines when piped); yields advance(label)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not err_console.is_terminal:
+        count = [0]
+
+        def advance_plain(label: str) -> None:
+            count[0] += 1
+            err_console.print(f"[{count[0]}/{total}] {what} {label}")
+
+        yield advance_plain
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[label]}"), console=err_console, transient=False) as bar:
+        task = bar.add_task(what, total=total, label="")
+        started = [False]
+
+        def advance(label: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, label=label)
+
+        yield advance
+        if started[0]:
+            bar.advance(task)
+
+
 def print_summary(s: dict[str, Any]) -> None:
     table = Table(title=f"{s['model']}  (batch {s['batch']}, {s['dtype']}, input {s['input_shape']})",
                   show_header=False, title_justify="left")

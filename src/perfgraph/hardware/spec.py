@@ -106,7 +106,7 @@ MODE_KEYS = {
 }
 SOURCE_PREFIXES = ("derived:", "estimate:", "assumption:", "detected:", "calibrated:")
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(@[a-z0-9._-]+)?$")  # "@mode" only on derived specs
 
 
 class HardwareSpecError(ValueError):
@@ -436,6 +436,10 @@ def _collect_sources(node: Any, path: str, out: dict[str, str]) -> None:
                     _collect_all(value, p, per[key], out)
                 else:
                     _collect_sources(value, p, out)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            label = item.get("name", i) if isinstance(item, dict) else i
+            _collect_sources(item, f"{path}.{label}", out)
 
 
 def _collect_all(node: Any, path: str, src: str, out: dict[str, str]) -> None:
@@ -448,10 +452,6 @@ def _collect_all(node: Any, path: str, src: str, out: dict[str, str]) -> None:
             _collect_all(value, f"{path}.{i}", src, out)
     elif _is_num(node) or _is_num_list(node):
         out[path] = src
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            label = item.get("name", i) if isinstance(item, dict) else i
-            _collect_sources(item, f"{path}.{label}", out)
 
 
 @dataclass
@@ -658,7 +658,7 @@ class HardwareSpec:
         energy = raw.get("energy")
         if energy and "pj_per_flop" in energy:
             energy.pop("pj_per_flop")  # re-derived from the mode's TDP and peaks
-        raw["id"] = f"{self.id}@{match}"
+        raw["id"] = f"{self.id}@{match.lower()}"
         raw["name"] = f"{self.name} ({match})"
         return HardwareSpec.from_dict(raw, origin=f"{self.origin} [mode {match}]", mode=match)
 

@@ -1,0 +1,154 @@
+"""`perfgraph ingest` and `perfgraph query`: the graph store commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from perfgraph.cli import output
+from perfgraph.cli.main import build_graph, cli, model_options
+
+
+def neo4j_options(f):
+    f = click.option("--uri", envvar="NEO4J_URI", default=None, metavar="URI",
+                     help="Neo4j URI: bolt://127.0.0.1:7687, neo4j://host (routing), neo4j+s://… (Aura). "
+                          "[env: NEO4J_URI]")(f)
+    f = click.option("--user", envvar="NEO4J_USER", default="neo4j", show_default=True,
+                     help="Neo4j user. [env: NEO4J_USER]")(f)
+    f = click.option("--password", envvar="NEO4J_PASSWORD", default=None,
+                     help="Neo4j password [env: NEO4J_PASSWORD; default: the local server's stored one].")(f)
+    f = click.option("--database", envvar="NEO4J_DATABASE", default=None, help="Database name (default: the server's).")(f)
+    return f
+
+
+def open_store(uri, user, password, database):
+    from perfgraph.store.neo4j_store import connect_from_env
+
+    store = connect_from_env(uri, user, password, database)
+    store.verify()
+    return store
+
+
+@cli.command()
+@click.argument("models", nargs=-1)
+@model_options
+@click.option("--zoo", type=click.Choice(["torchvision"]), help="Ingest every torchvision classification model.")
+@click.option("--replace", is_flag=True, help="Re-ingest models already stored (default: leave them as they are).")
+@neo4j_options
+@click.option("--json", "as_json", is_flag=True, help="Print the per-model results as JSON.")
+def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, replace, uri, user, password, database,
+           as_json):
+    """Trace MODELS and store them in Neo4j, with stages and critical paths computed in Cypher.
+
+    Each model is one transaction: fully stored or absent, never half-written. Re-ingesting is
+    idempotent (the stored model is left alone); --replace writes it again.
+
+    \b
+    Examples:
+      perfgraph neo4j start
+      perfgraph ingest resnet18 vit_b_16 --uri bolt://127.0.0.1:7687
+      perfgraph ingest --zoo torchvision
+      NEO4J_URI=neo4j+s://xxxx.databases.neo4j.io NEO4J_PASSWORD=… perfgraph ingest hf:gpt2
+    """
+    from perfgraph.store.neo4j_store import element_count
+
+    names = list(models)
+    if zoo == "torchvision":
+        from perfgraph.ingest.torchvision_models import list_names
+
+        names += list_names("classification")
+    if not names:
+        raise click.UsageError("name at least one model, or --zoo torchvision")
+    store = open_store(uri, user, password, database)
+    results, failures = [], []
+    t0 = time.perf_counter()
+    with output.progress(len(names), "ingesting") as advance:
+        for name in names:
+            advance(name)
+            try:
+                t = time.perf_counter()
+                mg = build_graph(name, batch, dtype, input_shape, params, weights, tracer)
+                state = store.ingest(mg, replace=replace)
+                results.append({"model": name, "id": mg.info.id, "result": state, "ops": mg.info.ops,
+                                "subgraphs": mg.info.subgraphs, "elements": element_count(mg),
+                                "seconds": round(time.perf_counter() - t, 3)})
+            except Exception as exc:  # noqa: BLE001 - a failed model is listed; the rest still goes in
+                from perfgraph.store.neo4j_store import StoreError
+
+                if isinstance(exc, StoreError) and "cannot reach" in str(exc):
+                    raise
+                failures.append({"model": name, "error": output.one_line(exc)})
+    store.close()
+    summary = {"ingested": results, "failed": failures, "seconds": round(time.perf_counter() - t0, 2)}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        output.print_rows([{k: r[k] for k in ("model", "result", "ops", "subgraphs", "seconds")} for r in results],
+                          title=f"{len(results)} models in {store.uri}")
+        for f in failures:
+            output.err_console.print(f"[red]failed[/] {f['model']}: {f['error']}")
+    if failures:
+        sys.exit(3 if results else 1)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--model", "-m", "model_names", multiple=True,
+              help="Model (name or id). Repeat it for cross-model queries on the embedded store.")
+@click.option("--param", "-p", "qparams", multiple=True, metavar="NAME=VALUE", help="Query parameter, repeatable.")
+@click.option("--store", type=click.Choice(["auto", "embedded", "neo4j"]), default="auto", show_default=True,
+              help="auto: Neo4j when a URI is given (flag or NEO4J_URI), else in-process.")
+@click.option("--list", "list_queries", is_flag=True, help="List the named queries and their parameters.")
+@neo4j_options
+@click.option("--batch", "-b", default=None, type=click.IntRange(min=1), help="Batch (embedded store).")
+@click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print rows as CSV.")
+def query(name, model_names, qparams, store, list_queries, uri, user, password, database, batch, as_json, as_csv):
+    """Run the named query NAME on Neo4j or on the embedded (in-process) store.
+
+    Both stores answer every named query with the same rows.
+
+    \b
+    Examples:
+      perfgraph query --list
+      perfgraph query depth -m resnet18                          # embedded: traces resnet18 now
+      perfgraph query critical_path -m resnet50 -p weight=bytes --uri bolt://127.0.0.1:7687
+      perfgraph query rank_models -p by=depth --uri bolt://127.0.0.1:7687 --json
+    """
+    from perfgraph.ingest.sources import parse_params
+    from perfgraph.queries import named
+
+    if list_queries or not name:
+        rows = [{"query": q.name, "what": q.help, "parameters": "; ".join(f"{k}: {v}" for k, v in q.params.items()),
+                 "needs --model": q.per_model} for q in named.QUERIES.values()]
+        _emit(rows, as_json, as_csv, "named queries")
+        return
+    q = named.get(name)
+    params = parse_params(qparams)
+    use_neo4j = store == "neo4j" or (store == "auto" and uri)
+    if use_neo4j:
+        neo = open_store(uri, user, password, database)
+        try:
+            model_id = neo.resolve_model_id(model_names[0]) if q.per_model and model_names else None
+            rows = named.run_neo4j(name, neo, model_id, **params)
+        finally:
+            neo.close()
+    else:
+        if not model_names:
+            raise click.UsageError("the embedded store analyses the models you name: pass --model/-m")
+        with output.status("analysing"):
+            mgs = [build_graph(m, batch, "fp32", None, (), None, "auto") for m in model_names]
+        rows = named.run_embedded(name, mgs, mgs[0].info.id if q.per_model else None, **params)
+    _emit(rows, as_json, as_csv, f"{name}")
+
+
+def _emit(rows, as_json, as_csv, title):
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif as_csv:
+        output.write_csv(rows)
+    else:
+        output.print_rows(rows, title=title)

@@ -1,0 +1,2 @@
+// Create the Model node. $model: its properties (a map).
+CREATE (m:Model) SET m = $model;

@@ -1,0 +1,242 @@
+"""The Neo4j store: write model graphs, compute stages and critical paths in Cypher, run named queries.
+
+Every write is a managed transaction (`session.execute_write(unit_of_work)`), and one model's ingest --
+its nodes, edges, stages and critical path -- is ONE transaction, so a model is fully present or absent
+even when the process dies half way. All Cypher lives in `queries/cypher/*.cypher` and is parameterised.
+
+URIs: `bolt://host:7687` for one server; `neo4j://host:7687` asks the server for a routing table (clusters,
+also fine against a single server); `neo4j+s://xxxx.databases.neo4j.io` for Aura (TLS).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable
+
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from perfgraph.graph import ModelGraph, Op, Subgraph
+from perfgraph.queries.cypher_files import load, statements
+from perfgraph.queries.embedded import CriticalPath
+
+WEIGHT_PROPERTIES = {"flops": "flops", "bytes": "external_bytes", "macs": "macs"}
+# Properties written as they are; stage and on_critical_path are computed in Cypher, never copied.
+OP_FIELDS = [f.name for f in dataclasses.fields(Op) if f.name not in ("inputs", "outputs")]
+SUBGRAPH_FIELDS = [f.name for f in dataclasses.fields(Subgraph)
+                   if f.name not in ("op_indices", "stage", "on_critical_path")]
+
+
+class StoreError(RuntimeError):
+    """A store failure, in one line that never contains credentials."""
+
+
+def connect_from_env(uri: str | None = None, user: str | None = None, password: str | None = None,
+                     database: str | None = None) -> "Neo4jStore":
+    """A store from explicit arguments or NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE."""
+    uri = uri or os.environ.get("NEO4J_URI")
+    if not uri:
+        raise StoreError("no Neo4j URI: pass --uri or set NEO4J_URI (e.g. bolt://127.0.0.1:7687); "
+                         "`perfgraph neo4j start` runs a local server")
+    user = user or os.environ.get("NEO4J_USER", "neo4j")
+    password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
+    if password is None:
+        try:
+            from perfgraph.store.neo4j_server import read_password
+
+            password = read_password()
+        except Exception:  # noqa: BLE001 - no local server: connect without auth
+            password = None
+    return Neo4jStore(uri, user, password, database or os.environ.get("NEO4J_DATABASE"))
+
+
+class Neo4jStore:
+    def __init__(self, uri: str, user: str | None = "neo4j", password: str | None = None, database: str | None = None):
+        self.uri = uri
+        self.user = user
+        self.database = database
+        auth = (user, password) if password is not None else None
+        try:
+            self.driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=10, max_transaction_retry_time=15)
+        except (ValueError, Neo4jError) as exc:
+            raise StoreError(f"bad Neo4j URI {uri!r}: {exc}") from None
+        self._schema_ready = False
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> "Neo4jStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------------------------------
+    def _run(self, write: bool, unit_of_work: Callable[[ManagedTransaction], Any]) -> Any:
+        try:
+            with self.driver.session(database=self.database) as session:
+                return (session.execute_write if write else session.execute_read)(unit_of_work)
+        except AuthError:
+            raise StoreError(f"Neo4j at {self.uri} refused the credentials for user {self.user!r}") from None
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            raise StoreError(f"cannot reach Neo4j at {self.uri}: {_first_line(exc)}") from None
+        except ClientError as exc:
+            raise StoreError(f"Neo4j rejected a query: {exc.code}: {_first_line(exc.message or exc)}") from None
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j error: {_first_line(exc)}") from None
+
+    def verify(self) -> str:
+        """Check the connection and credentials; return the server's version."""
+        def work(tx):
+            return tx.run("CALL dbms.components() YIELD versions RETURN versions[0] AS v").single()["v"]
+        return self._run(False, work)
+
+    def ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        for stmt in statements("schema"):
+            self._run(True, lambda tx, s=stmt: tx.run(s).consume())
+        self._schema_ready = True
+
+    # -- ingest ---------------------------------------------------------------------------------------
+    def has_model(self, model_id: str) -> bool:
+        return self._run(False, lambda tx: tx.run("MATCH (m:Model {id: $id}) RETURN count(m) AS n",
+                                                  id=model_id).single()["n"] > 0)
+
+    def ingest(self, mg: ModelGraph, replace: bool = False) -> str:
+        """Write one model with its stages and FLOP critical path, all in one transaction.
+
+        Returns "created", "replaced", or "exists" (already stored and `replace` is False: nothing written).
+        """
+        self.ensure_schema()
+        rows = _rows(mg)
+
+        def work(tx: ManagedTransaction) -> str:
+            exists = tx.run("MATCH (m:Model {id: $id}) RETURN count(m) AS n", id=mg.info.id).single()["n"] > 0
+            if exists and not replace:
+                return "exists"
+            if exists:
+                tx.run(load("delete_model"), model_id=mg.info.id).consume()
+            tx.run(load("write_model"), model=rows["model"]).consume()
+            tx.run(load("write_ops"), ops=rows["ops"], edges=rows["op_edges"]).consume()
+            tx.run(load("write_subgraphs"), model_id=mg.info.id, subgraphs=rows["subgraphs"],
+                   edges=rows["subgraph_edges"]).consume()
+            tx.run(load("write_contains"), model_id=mg.info.id, contains=rows["contains"]).consume()
+            _frontier_loop(tx, mg.info.id, "flops", mark=True)
+            return "replaced" if exists else "created"
+
+        return self._run(True, work)
+
+    def resolve_model_id(self, name_or_id: str) -> str:
+        """A stored model's id from its id or its name (which must then be unambiguous)."""
+        rows = self.run_cypher("MATCH (m:Model) WHERE m.id = $x OR m.name = $x RETURN m.id AS id ORDER BY id",
+                               x=name_or_id)
+        ids = [r["id"] for r in rows]
+        if name_or_id in ids:
+            return name_or_id
+        if not ids:
+            raise StoreError(f"no model {name_or_id!r} in {self.uri}; `perfgraph ingest {name_or_id}` stores it")
+        if len(ids) > 1:
+            raise StoreError(f"{name_or_id!r} names {len(ids)} stored models; pass one id: {', '.join(ids)}")
+        return ids[0]
+
+    def delete_model(self, model_id: str) -> None:
+        self._run(True, lambda tx: tx.run(load("delete_model"), model_id=model_id).consume())
+
+    # -- queries ----------------------------------------------------------------------------------------
+    def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a named read query from queries/cypher/NAME.cypher."""
+        text = load(name)
+        return self._run(False, lambda tx: [r.data() for r in tx.run(text, **params)])
+
+    def critical_path(self, model_id: str, weight: str = "flops", hardware: str | None = None,
+                      batch: int | None = None, precision: str | None = None) -> CriticalPath:
+        """Heaviest path by FLOPs, bytes, MACs, or predicted latency on `hardware` (needs the overlay).
+        Runs the linear frontier loop; stages are rewritten identically, and the FLOP path marks stay."""
+        def work(tx):
+            if weight == "latency":
+                tx.run(load("latency_weights"), model_id=model_id, hardware=hardware, batch=batch,
+                       precision=precision).consume()
+                return _frontier_loop(tx, model_id, None, mark=False, label="latency")
+            if weight not in WEIGHT_PROPERTIES:
+                raise StoreError(f"unknown critical-path weight {weight!r}; choose flops, bytes, macs or latency")
+            return _frontier_loop(tx, model_id, weight, mark=False)
+
+        return self._run(True, work)
+
+    def run_cypher(self, text: str, **params: Any) -> list[dict[str, Any]]:
+        return self._run(False, lambda tx: [r.data() for r in tx.run(text, **params)])
+
+    def run_write(self, text: str, **params: Any) -> Any:
+        return self._run(True, lambda tx: tx.run(text, **params).consume())
+
+    def counts(self, model_id: str) -> dict[str, int]:
+        text = """
+        MATCH (m:Model {id: $id})
+        OPTIONAL MATCH (m)-[:HAS]->(s:Subgraph)
+        WITH m, count(s) AS subgraphs
+        OPTIONAL MATCH (o:Op {model_id: $id})
+        WITH m, subgraphs, count(o) AS ops
+        OPTIONAL MATCH (:Op {model_id: $id})-[f:FEEDS]->(:Op)
+        WITH subgraphs, ops, count(f) AS op_edges
+        OPTIONAL MATCH (:Subgraph {model_id: $id})-[g:FEEDS]->(:Subgraph)
+        WITH subgraphs, ops, op_edges, count(g) AS subgraph_edges
+        OPTIONAL MATCH (:Subgraph {model_id: $id})-[c:CONTAINS]->(:Op)
+        RETURN subgraphs, ops, op_edges, subgraph_edges, count(c) AS contains
+        """
+        rows = self.run_cypher(text, id=model_id)
+        return rows[0] if rows else {}
+
+
+def _frontier_loop(tx: ManagedTransaction, model_id: str, weight: str | None, mark: bool,
+                   label: str | None = None) -> CriticalPath:
+    """Kahn's algorithm in Cypher, one round per stage: stages and critical-path distances in O(V + E)."""
+    prop = WEIGHT_PROPERTIES[weight] if weight else None
+    tx.run(load("stages_init"), model_id=model_id, weight=prop).consume()
+    k = 0
+    while tx.run(load("stages_round"), model_id=model_id, k=k).single()["released"] > 0:
+        k += 1
+    rows = [r.data() for r in tx.run(load("critical_path_mark"), model_id=model_id)]
+    cp = _walk_back(rows, label or weight or "latency")
+    if mark:
+        tx.run(load("stages_finish"), model_id=model_id, path=cp.path).consume()
+    return cp
+
+
+def _walk_back(rows: list[dict[str, Any]], weight: str) -> CriticalPath:
+    if not rows:
+        return CriticalPath(weight, 0.0, [])
+    by_index = {r["index"]: r for r in rows}
+    end = max(rows, key=lambda r: (r["dist"], -r["index"]))
+    path = [end["index"]]
+    while by_index[path[-1]]["back"] is not None:
+        path.append(by_index[path[-1]]["back"])
+    return CriticalPath(weight, float(end["dist"]), path[::-1])
+
+
+def _rows(mg: ModelGraph) -> dict[str, Any]:
+    model = {k: v for k, v in dataclasses.asdict(mg.info).items() if v is not None}
+    ops = [{k: getattr(op, k) for k in OP_FIELDS} for op in mg.ops]
+    subgraphs = [{k: getattr(sg, k) for k in SUBGRAPH_FIELDS} for sg in mg.subgraphs]
+    contains = [{"s": sg.index, "o": i} for sg in mg.subgraphs for i in sg.op_indices]
+    return {
+        "model": model,
+        "ops": ops,
+        "op_edges": [{"s": s, "d": d, "b": b} for s, d, b in mg.op_edges],
+        "subgraphs": subgraphs,
+        "subgraph_edges": [{"s": s, "d": d, "b": b} for s, d, b in mg.subgraph_edges],
+        "contains": contains,
+    }
+
+
+def element_count(mg: ModelGraph) -> int:
+    """Nodes + relationships one model writes (for throughput figures)."""
+    nodes = 1 + len(mg.ops) + len(mg.subgraphs)
+    rels = len(mg.op_edges) + len(mg.subgraph_edges) + len(mg.subgraphs) + sum(len(s.op_indices) for s in mg.subgraphs)
+    return nodes + rels
+
+
+def _first_line(exc: Any) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
