@@ -90,12 +90,19 @@ def _server_version(uri: str, auth) -> str:
 def _announce(request, conn: Neo4jConn) -> None:
     line = conn.describe()
     _reached.append(line)
-    tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:
+    pm = request.config.pluginmanager
+    tr = pm.get_plugin("terminalreporter")
+    capman = pm.get_plugin("capturemanager")
+    if tr is None:
+        print(f"[{line}]", file=sys.stderr)
+        return
+    if capman is not None:  # write past output capturing, so it shows in every run
+        with capman.global_and_fixture_disabled():
+            tr.ensure_newline()
+            tr.write_line(f"[{line}]")
+    else:
         tr.ensure_newline()
         tr.write_line(f"[{line}]")
-    else:
-        print(f"[{line}]", file=sys.stderr)
 
 
 # ------------------------------------------------------------------ (a) environment
@@ -152,6 +159,7 @@ def _from_testcontainers(request, notes: list[str]) -> Neo4jConn | None:
     if not ok:
         notes.append(why)
         return None
+    container = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -167,36 +175,32 @@ def _from_testcontainers(request, notes: list[str]) -> Neo4jConn | None:
         container.with_env("NEO4J_dbms_usage__report_enabled", "false")
         container.with_env("NEO4J_server_memory_pagecache_size", "128m")
         container.with_env("NEO4J_server_memory_heap_max__size", "512m")
-        local = os.environ.get("DOCKER_HOST", "unix://").startswith("unix://")
-        if local:  # publish on loopback only
-            container.with_bind_ports(7687, ("127.0.0.1", free_port()))
-            container.with_bind_ports(7474, ("127.0.0.1", free_port()))
+        local = (os.environ.get("DOCKER_HOST", "unix://").startswith("unix://")
+                 and not os.path.exists("/.dockerenv"))
+        if local:  # publish on loopback only (docker-py takes (host_ip, host_port) tuples)
+            container.ports["7687"] = ("127.0.0.1", free_port())
+            container.ports["7474"] = ("127.0.0.1", free_port())
         else:
             container.with_exposed_ports(7474)
         t0 = time.monotonic()
-        try:
-            container.start()
-        except Exception:
+        container.start()
+        host = "127.0.0.1" if local else container.get_container_host_ip()
+        uri = f"bolt://{host}:{container.get_exposed_port(7687)}"
+        auth = ("neo4j", password)
+        version = _server_version(uri, auth)
+        browser = f"http://{host}:{container.get_exposed_port(7474)}/browser/"
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"testcontainers failed ({type(exc).__name__}: {exc})")
+        if container is not None:
             try:
                 container.stop()
             except Exception:  # noqa: BLE001
                 pass
-            raise
-        request.addfinalizer(container.stop)
-        uri = container.get_connection_url()
-        http_host = "127.0.0.1" if local else container.get_container_host_ip()
-        if local:
-            uri = f"bolt://127.0.0.1:{container.get_exposed_port(7687)}"
-        auth = ("neo4j", password)
-        version = _server_version(uri, auth)
-        conn = Neo4jConn(uri=uri, auth=auth, how="testcontainers", version=version,
-                         browser_url=f"http://{http_host}:{container.get_exposed_port(7474)}/browser/",
-                         notes=notes)
-        notes.append(f"container started in {time.monotonic() - t0:.1f}s")
-        return conn
-    except Exception as exc:  # noqa: BLE001
-        notes.append(f"testcontainers failed ({type(exc).__name__}: {exc})")
         return None
+    request.addfinalizer(container.stop)
+    notes.append(f"container started in {time.monotonic() - t0:.1f}s")
+    return Neo4jConn(uri=uri, auth=auth, how="testcontainers", version=version,
+                     browser_url=browser, notes=notes)
 
 
 # ------------------------------------------------------------------ (c) local jars
@@ -210,8 +214,11 @@ def _from_local_jars(request, tmp_path_factory, notes: list[str]) -> Neo4jConn:
         info = ns.start(home, bolt_port=0, auth=True, wait_s=240,
                         java_opts=("-XX:TieredStopAtLevel=1",))
     except ns.Neo4jServerError as exc:
-        why = "; ".join(notes)
-        pytest.fail(f"could not reach Neo4j: {why}; local jars: {exc.detail()}", pytrace=False)
+        failure = f"could not reach Neo4j: {'; '.join(notes)}; local jars: {exc.detail()}"
+    else:
+        failure = None
+    if failure:
+        pytest.fail(failure, pytrace=False)
     atexit.register(ns.stop, home)  # also on Ctrl-C / crashes before the finalizer
     request.addfinalizer(lambda: ns.stop(home))
     version = _server_version(info.bolt_uri, info.auth_tuple)

@@ -40,6 +40,7 @@ class Op:
     parallelism_channels: int = 1
     parallelism_spatial: int = 1
     costed: bool = True
+    groups: int = 1  # convolution groups (channels for a depthwise conv); 1 for every other op
     # Values read and written: ids into OpGraph.values. Kept for partitioning; not stored as properties.
     inputs: list[int] = field(default_factory=list, repr=False)
     outputs: list[int] = field(default_factory=list, repr=False)

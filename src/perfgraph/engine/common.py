@@ -219,10 +219,19 @@ def gemm_shape(op: Op) -> GemmShape:
     return GemmShape(M=m, N=n, K=k, op_kind=kind, how="from parallelism fields")
 
 
+REDUCING_KINDS = ("reduction", "pool", "norm")
+
+
 def output_elements(sg: Subgraph, ops: Sequence[Op], esize: int) -> int:
-    """Elements a vector kernel produces (one thread/lane each): the largest op output in the kernel,
-    else output bytes / element size."""
-    best = max((_prod(op.output_shape) for op in ops if op.output_shape), default=0)
+    """Parallel work items of a vector kernel (one thread / SIMD lane each): the largest op output in the
+    kernel — for reductions, pooling and norms the larger of output and input elements, since those
+    kernels parallelise over what they read — else output bytes / element size."""
+    best = 0
+    for op in ops:
+        n = _prod(op.output_shape) if op.output_shape else 0
+        if op.kind in REDUCING_KINDS and op.bytes_read:
+            n = max(n, int(op.bytes_read // dtype_bytes(op.dtype)))
+        best = max(best, n)
     if best <= 0:
         best = int(sg.output_bytes // max(esize, 1)) if sg.output_bytes else 0
     return max(best, 1)

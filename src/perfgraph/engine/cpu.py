@@ -5,12 +5,15 @@ the output is cut into 64 x 64 blocks and the blocks are shared out over the cor
 
     items        = batch x groups x ceil(M / 64) x ceil(N / 64)
     cores_used   = min(cores, items)                 a tiny GEMM cannot use every core
-    wave_eff     = items / (ceil(items / cores) x cores)   load balance (last round partly idle)
+    wave_eff     = items / (ceil(items / cores) x cores)   idle cores and load balance (last round)
     inner_eff    = N / ceil_to(N, lanes)             SIMD path: the vector runs along N,
                                                       lanes = simd_width_bits / (8 x element bytes)
                  = (M N K) / (M_pad N_pad K_pad)      matrix-tile path (Intel AMX: C 16 x 16 tiles,
                                                       K 32 for bf16 / 64 for int8, from the spec)
-    utilization  = (cores_used / cores) x wave_eff x inner_eff
+    utilization  = wave_eff x inner_eff
+
+**Depthwise convolutions** run as direct SIMD kernels (oneDNN / PyTorch do not lower them to GEMM): they
+are mapped like vector kernels.
 
 **Vector kernels** (elementwise, norms, reductions, ...): PyTorch splits the loop over threads in chunks
 of at least GRAIN_SIZE = 32768 elements, so ``cores_used = min(cores, ceil(elements / 32768))``;
@@ -65,7 +68,7 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
         inner = shape.N / ceil_to(shape.N, lanes)
         path = f"SIMD {simd}-bit, {lanes} lanes along N"
     frac = cores_used / cores
-    utilization = frac * wave_eff * inner
+    utilization = wave_eff * inner  # wave_eff already counts idle cores (items < cores)
     ws, scale = scaled_bytes(sg, ops, precision)
     level, bw = serving_level(hw, ws, frac)
     peak = hw.peak(prec_used)

@@ -5,7 +5,8 @@
 thread-block tiles of TILE_M x TILE_N (128 x 128, the CUTLASS/cuBLAS default tensor-core tile; the same
 tile is used for the CUDA-core FP32 path), each block computing its tile over K in TILE_K slices:
 
-    blocks        = batch x groups x ceil(M / 128) x ceil(N / 128)     (x split_k, below)
+    blocks        = batch x groups x ceil(M / 128) x ceil(N / 128)     (x split_k, below; a dim <= 64
+                                                                     gets a 64-wide tile)
     blocks_per_sm = min(max_blocks_per_sm,
                         max_threads_per_sm // 256,                     256 threads (8 warps) per block
                         registers_per_sm // (256 x 128),               128 registers per thread
@@ -22,6 +23,9 @@ and a second launch.  Compute time is ``flops / (peak x utilization)``; memory t
 external bytes (rescaled to the precision) over the device-memory bandwidth available to the SMs in use
 (``bandwidth x min(1, SMs used / SMs)``).  Data is assumed to stream from device memory (L2 residency
 between kernels is not modelled).
+
+**Depthwise convolutions** are not GEMMs on a GPU (cuDNN / PyTorch run a direct depthwise kernel on the
+CUDA cores): they are mapped like vector kernels, one thread per output element.
 
 **Vector kernels (elementwise, norms, reductions, pooling, copies)**: one thread per output element in
 256-thread blocks; ``blocks_per_sm = min(max_blocks_per_sm, max_threads_per_sm // 256)``; wave
@@ -48,6 +52,7 @@ TILE_K = 32
 THREADS_PER_BLOCK = 256
 REGS_PER_THREAD = 128
 PIPELINE_STAGES = 3
+SMALL_TILE = 64  # a GEMM dimension <= 64 gets a 64-wide tile instead of 128 (as library heuristics do)
 SPLIT_K_MIN = 256  # each K split keeps at least this many reduction steps
 VECTOR_BLOCK = 256
 
@@ -74,18 +79,20 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
              shape: GemmShape) -> KernelMapping:
     sms = hw.unit_count
     elem = PRECISION_BYTES[prec_used]
+    tile_m = TILE_M if shape.M > SMALL_TILE else SMALL_TILE
+    tile_n = TILE_N if shape.N > SMALL_TILE else SMALL_TILE
     occ = gemm_blocks_per_sm(hw, elem)
     bps = occ["blocks_per_sm"]
     slots = sms * bps
-    tiles_m = math.ceil(shape.M / TILE_M)
-    tiles_n = math.ceil(shape.N / TILE_N)
+    tiles_m = math.ceil(shape.M / tile_m)
+    tiles_n = math.ceil(shape.N / tile_n)
     blocks = shape.batch * shape.groups * tiles_m * tiles_n
     split = 1
     if blocks < slots and shape.K >= 2 * SPLIT_K_MIN:
         split = max(1, min(slots // blocks, shape.K // SPLIT_K_MIN))
     total_blocks = blocks * split
     n_waves, wave_eff = waves(total_blocks, slots)
-    m_pad, n_pad = tiles_m * TILE_M, tiles_n * TILE_N
+    m_pad, n_pad = tiles_m * tile_m, tiles_n * tile_n
     k_pad = ceil_to(shape.K, TILE_K)
     pad_eff = (shape.M * shape.N * shape.K) / (m_pad * n_pad * k_pad)
     utilization = wave_eff * pad_eff
@@ -103,7 +110,7 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
         bytes_by_level={main.name: dram_bytes + split_bytes}, bandwidth_by_level={main.name: bw},
         units_allocated=units, utilization=utilization, overhead_s=overhead, peak=peak,
         details={
-            "rule": "gpu.gemm", "gemm": shape.as_dict(), "tile": [TILE_M, TILE_N, TILE_K],
+            "rule": "gpu.gemm", "gemm": shape.as_dict(), "tile": [tile_m, tile_n, TILE_K],
             "tiles_m": tiles_m, "tiles_n": tiles_n, "blocks": total_blocks, "split_k": split,
             "blocks_per_sm": bps, "occupancy_limits": occ, "slots": slots, "waves": n_waves,
             "wave_efficiency": wave_eff, "padding_efficiency": pad_eff, "padding_waste": 1.0 - pad_eff,

@@ -8,7 +8,8 @@ The rule depends on the chip's kind (one module each, with the model in its docs
 * KPU — `engine.kpu`: output-stationary domain-flow tiles, M/N padded to the PE array.
 
 A subgraph whose ops include a MAC op (conv, matmul, attention) is mapped as a GEMM shaped by its
-dominant MAC op (`common.gemm_shape`); the rest are vector kernels.  A subgraph with neither FLOPs nor
+dominant MAC op (`common.gemm_shape`) — except depthwise convolutions on GPUs and CPUs, which run as
+direct vector kernels there; the rest are vector kernels.  A subgraph with neither FLOPs nor
 bytes (pure views) launches nothing: zero latency, bound "overhead".
 
 Precision: the chip's peak for the requested precision, or its documented fallback (`precision_fallback`
@@ -28,6 +29,9 @@ from perfgraph.graph import Op, Subgraph
 from perfgraph.hardware.spec import HardwareSpec, PrecisionNotSupportedError  # noqa: F401 (re-export)
 
 RULES = {"GPU": gpu, "CPU": cpu, "TPU": tpu, "KPU": kpu}
+# GPUs and CPUs run depthwise convolutions as direct kernels on their vector units; systolic arrays
+# (TPU, KPU) have no such path and pay the padding of the GEMM mapping.
+DIRECT_DEPTHWISE_KINDS = ("GPU", "CPU")
 
 
 def map_subgraph(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str) -> KernelMapping:
@@ -48,7 +52,12 @@ def map_subgraph(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: s
     anchor = anchor_op(sg, sg_ops)
     if anchor is not None and (sg.macs > 0 or anchor.macs > 0):
         shape = gemm_shape(anchor)
-        km = rule.map_gemm(sg, sg_ops, hw, precision, prec_used, shape)
+        if shape.depthwise and hw.kind in DIRECT_DEPTHWISE_KINDS:
+            km = rule.map_vector(sg, sg_ops, hw, precision, prec_used)
+            km.details["gemm"] = shape.as_dict()
+            km.details["note"] = "depthwise conv as a direct (non-GEMM) kernel"
+        else:
+            km = rule.map_gemm(sg, sg_ops, hw, precision, prec_used, shape)
     else:
         km = rule.map_vector(sg, sg_ops, hw, precision, prec_used)
     km.details.setdefault("anchor_op", anchor.name if anchor is not None else "")

@@ -42,6 +42,7 @@ class RecordedOp:
     dtype: str
     module_path: str
     in_place: bool = False
+    groups: int = 1
 
 
 @dataclass
@@ -123,5 +124,6 @@ class OpRecorder(TorchDispatchMode):
             dtype=str(first.dtype).replace("torch.", "") if first is not None else "",
             module_path=self._module_paths[-1] if self._module_paths else "",
             in_place=in_place,
+            groups=int(args[8]) if cost.kind == "conv" and len(args) > 8 and isinstance(args[8], int) else 1,
         ))
         return out

@@ -151,7 +151,7 @@ def to_model_graph(rec: Recording, built: BuiltModel, dtype: torch.dtype, params
             uid=f"{mid}/op{i}", model_id=mid, index=i, name=f"{rop.name}_{i}", target=rop.target, kind=kind,
             macs=rop.cost.macs, flops=rop.cost.flops, bytes_read=read, bytes_written=written,
             weight_bytes=weight, output_shape=rop.output_shape, dtype=rop.dtype, module_path=rop.module_path,
-            parallelism_batch=pb, parallelism_channels=pc, parallelism_spatial=ps, costed=rop.cost.costed,
+            parallelism_batch=pb, parallelism_channels=pc, parallelism_spatial=ps, costed=rop.cost.costed, groups=rop.groups,
             inputs=list(rop.inputs), outputs=list(rop.outputs),
         ))
         for v in rop.inputs:

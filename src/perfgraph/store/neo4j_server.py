@@ -164,7 +164,20 @@ def _fetch_script() -> Path:
     return _REPO_ROOT / "scripts" / "fetch-neo4j"
 
 
+def pinned_version() -> str | None:
+    """The Neo4j version pinned in ``<repo>/neo4j/pom.xml`` (None without a checkout)."""
+    try:
+        m = re.search(r"<neo4j\.version>([^<]+)</neo4j\.version>",
+                      (_REPO_ROOT / "neo4j" / "pom.xml").read_text())
+    except OSError:
+        return None
+    return m.group(1).strip() if m else None
+
+
 def _jars_present(lib: Path) -> bool:
+    ver = pinned_version()
+    if ver:  # exactly the pinned version (a stale lib after a version bump is re-fetched)
+        return (lib / f"neo4j-{ver}.jar").is_file() and (lib / f"neo4j-server-{ver}.jar").is_file()
     return any(lib.glob(f"neo4j-{NEO4J_SERIES}.*.jar")) and any(
         lib.glob(f"neo4j-server-{NEO4J_SERIES}.*.jar")
     )
@@ -326,22 +339,39 @@ def _write_private(path: Path, text: str) -> None:
 def read_password(home: Path | str | None = None) -> str | None:
     """The stored password of the ``neo4j`` user for this home (None if none stored)."""
     try:
-        return (_home(home) / _PASSWORD_FILE).read_text().strip() or None
+        text = (_home(home) / _PASSWORD_FILE).read_text(encoding="utf-8")
     except OSError:
         return None
+    text = text[:-1] if text.endswith("\n") else text  # keep spaces: they may be part of it
+    return text or None
 
 
-def _log_tail(home: Path, lines: int = 40) -> str:
+def _log_sizes(home: Path) -> dict[str, int]:
+    sizes = {}
+    for rel in (_CONSOLE_LOG, _NEO4J_LOG):
+        try:
+            sizes[rel] = (home / rel).stat().st_size
+        except OSError:
+            sizes[rel] = 0
+    return sizes
+
+
+def _new_log_lines(home: Path, since: dict[str, int], rel: str) -> list[str]:
+    """Lines written to ``home/rel`` after it had ``since[rel]`` bytes (this start only)."""
+    try:
+        with open(home / rel, "rb") as f:
+            f.seek(since.get(rel, 0))
+            return f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def _log_tail(home: Path, since: dict[str, int], lines: int = 40) -> str:
     parts = []
     for rel in (_CONSOLE_LOG, _NEO4J_LOG):
-        p = home / rel
-        try:
-            text = p.read_text(errors="replace").strip()
-        except OSError:
-            continue
-        if text:
-            tail = "\n".join(text.splitlines()[-lines:])
-            parts.append(f"[{p}]\n{tail}")
+        new = [ln for ln in _new_log_lines(home, since, rel) if ln.strip()]
+        if new:
+            parts.append(f"[{home / rel}]\n" + "\n".join(new[-lines:]))
     return "\n".join(parts)
 
 
@@ -354,19 +384,24 @@ def _first_message(out: str, rc: int) -> str:
     return f"exit code {rc}"
 
 
-def _reason_from_logs(home: Path) -> str:
-    """The most telling single line of the server logs (deepest 'Caused by', else ERROR)."""
-    lines: list[str] = []
-    for rel in (_NEO4J_LOG, _CONSOLE_LOG):
-        try:
-            lines += (home / rel).read_text(errors="replace").splitlines()[-300:]
-        except OSError:
-            pass
-    for pat in (r"^Caused by: ", r"\bERROR\b", r"Exception|Error:"):
+def _reason_from_logs(home: Path, since: dict[str, int]) -> tuple[str, Path]:
+    """The most telling line of this start's logs, and the log it is from.
+
+    neo4j.log: the deepest 'Caused by' of the last error, else the last ERROR line.
+    console.log (JVM launcher / uncaught errors): the first error-looking line.
+    """
+    lines = _new_log_lines(home, since, _NEO4J_LOG)
+    for pat in (r"^Caused by: ", r"\bERROR\b"):
         hits = [ln.strip() for ln in lines if re.search(pat, ln)]
         if hits:
-            return re.sub(r"^Caused by: ", "", hits[-1])[:300]
-    return "no error in the logs"
+            return re.sub(r"^Caused by: ", "", hits[-1])[:300], home / _NEO4J_LOG
+    console = [ln.strip() for ln in _new_log_lines(home, since, _CONSOLE_LOG) if ln.strip()]
+    for ln in console:
+        if re.search(r"error|exception|unrecognized|invalid|could not", ln, re.I):
+            return ln[:300], home / _CONSOLE_LOG
+    if console:
+        return console[-1][:300], home / _CONSOLE_LOG
+    return "no error in the logs", home / _NEO4J_LOG
 
 
 # --------------------------------------------------------------------------- config
@@ -432,13 +467,13 @@ def _classpath(home: Path, lib: Path) -> str:
 def _set_initial_password(java: str, lib: Path, home: Path, password: str) -> None:
     argfile = home / "run" / "initial-password.args"
     quoted = '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    _write_private(argfile, quoted + "\n")
+    _write_private(argfile, "--\n" + quoted + "\n")  # "--": the password may start with "-"
     env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
     env.pop("JAVA_TOOL_OPTIONS", None)
     try:
         proc = subprocess.run(
-            [java, "-Xmx128m", "-XX:+UseSerialGC", "-cp", str(lib / "*"), ADMIN_TOOL,
-             "dbms", "set-initial-password", f"@{argfile}"],
+            [java, "-Xmx128m", "-XX:+UseSerialGC", "-Dfile.encoding=UTF-8",
+             "-cp", str(lib / "*"), ADMIN_TOOL, "dbms", "set-initial-password", f"@{argfile}"],
             capture_output=True, text=True, env=env, cwd=home, timeout=180,
         )
     finally:
@@ -558,8 +593,8 @@ def start(
         effective = password or stored or secrets.token_urlsafe(18)
         _set_initial_password(java, lib, home, effective)
         _write_private(home / _PASSWORD_FILE, effective + "\n")
-    elif password is not None and stored is not None and password != stored:
-        effective, change_to = stored, password
+    elif auth and password is not None and stored is not None and password != stored:
+        effective, change_to = stored, password  # changed with ALTER USER once it runs
     else:
         effective = password or stored  # may be None: home initialised elsewhere
     if auth and effective is None:
@@ -567,7 +602,7 @@ def start(
             f"{home} holds a database whose neo4j password is unknown (no {home / _PASSWORD_FILE}); "
             "pass the password, or use a fresh --home"
         )
-    if effective is not None and (home / _PASSWORD_FILE).exists() is False:
+    if effective is not None and not (home / _PASSWORD_FILE).exists():
         _write_private(home / _PASSWORD_FILE, effective + "\n")
 
     extra = os.environ.get("PERFGRAPH_NEO4J_JAVA_OPTS", "").split()
@@ -579,6 +614,7 @@ def start(
     env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
     env.pop("JAVA_TOOL_OPTIONS", None)
     t0 = time.monotonic()
+    since = _log_sizes(home)
     with open(home / _CONSOLE_LOG, "ab") as console:
         console.write(f"\n=== perfgraph start {time.strftime('%Y-%m-%d %H:%M:%S')} ===\n".encode())
         console.flush()
@@ -602,10 +638,11 @@ def start(
         rc = proc.poll()
         if rc is not None:
             _cleanup_state(home)
+            _CHILDREN.pop(proc.pid, None)
+            reason, log = _reason_from_logs(home, since)
             raise Neo4jServerError(
-                f"Neo4j exited during startup (exit code {rc}): {_reason_from_logs(home)} "
-                f"(log: {home / _NEO4J_LOG})",
-                log_tail=_log_tail(home),
+                f"Neo4j exited during startup (exit code {rc}): {reason} (log: {log})",
+                log_tail=_log_tail(home, since),
             )
         if _port_open(bolt_port):
             err = _bolt_check(bolt_port, creds, timeout=3.0)
@@ -619,7 +656,7 @@ def start(
                     f"({home / _PASSWORD_FILE}); pass the right password or use a fresh --home"
                 )
         if time.monotonic() > deadline:
-            tail = _log_tail(home)
+            tail = _log_tail(home, since)
             _terminate(home, proc.pid)
             raise Neo4jServerError(
                 f"Neo4j did not answer on Bolt {HOST}:{bolt_port} within {wait_s:.0f}s "
