@@ -136,12 +136,12 @@ KILLER = textwrap.dedent("""
     from perfgraph.store.neo4j_store import Neo4jStore
 
     real_loop = neo4j_store._frontier_loop
-    def slow_loop(tx, *args, **kwargs):
+    def slow_loop(run, *args, **kwargs):
         # Every node and edge of the model is written in this transaction by now: stop here and wait to die.
-        n = tx.run("MATCH (o:Op {model_id: $id}) RETURN count(o) AS n", id=sys.argv[4]).single()["n"]
+        n = run("MATCH (o:Op {model_id: $id}) RETURN count(o) AS n", id=sys.argv[4])[0]["n"]
         print("MIDWAY", n, flush=True)
         time.sleep(600)
-        return real_loop(tx, *args, **kwargs)
+        return real_loop(run, *args, **kwargs)
     neo4j_store._frontier_loop = slow_loop
     mg = analyze_graph("resnet50")
     assert mg.info.id == sys.argv[4]

@@ -55,10 +55,35 @@ def cli(ctx: click.Context, debug: bool) -> None:
         warnings.filterwarnings("ignore")
 
 
-def model_options(f):
-    """Options shared by every command that builds a model."""
-    f = click.option("--batch", "-b", default=None, type=click.IntRange(min=1),
-                     help="Batch size [default: the input shape's first dimension, else 1].")(f)
+class BatchList(click.ParamType):
+    """`--batch 1,8,64`: one or more batch sizes (each >= 1), as a tuple of ints."""
+
+    name = "N[,N...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            out = tuple(int(x) for x in str(value).split(",") if x.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a batch size or a comma-separated list of them (e.g. 1,8,64)", param, ctx)
+        if not out or min(out) < 1:
+            self.fail(f"batch sizes must be integers >= 1, got {value!r}", param, ctx)
+        return tuple(dict.fromkeys(out))
+
+
+def model_options(f=None, *, batch_list: bool = False):
+    """Options shared by every command that builds a model. `@model_options(batch_list=True)` lets
+    --batch take a comma-separated list (a tuple of ints, or None)."""
+    if f is None:
+        return lambda g: model_options(g, batch_list=batch_list)
+    if batch_list:
+        f = click.option("--batch", "-b", default=None, type=BatchList(),
+                         help="Batch size, or with --hardware a comma-separated list (1,8,64) "
+                              "[default: the input shape's first dimension, else 1].")(f)
+    else:
+        f = click.option("--batch", "-b", default=None, type=click.IntRange(min=1),
+                         help="Batch size [default: the input shape's first dimension, else 1].")(f)
     f = click.option("--dtype", default="fp32", show_default=True,
                      type=click.Choice(["fp32", "fp16", "bf16"], case_sensitive=False), help="Tensor dtype.")(f)
     f = click.option("--input-shape", default=None, metavar="N,C,H,W",
@@ -84,14 +109,28 @@ def build_graph(model: str, batch: int, dtype: str, input_shape: str | None, par
 
 @cli.command()
 @click.argument("model")
-@model_options
+@model_options(batch_list=True)
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0), help="Heaviest subgraphs to list.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def analyze(model, batch, dtype, input_shape, params, weights, tracer, top, as_json):
+@click.option("--hardware", "--hw", "hardware", default=None, metavar="CHIP[,CHIP...]",
+              help="Map onto these chips (ids, aliases or names: h100,tpu-v4,kpu-t256; see `perfgraph hardware "
+                   "list`) and print a comparison per chip x batch.")
+@click.option("--precision", default=None, metavar="P[,P...]",
+              help="With --hardware: fp32 | tf32 | fp16 | bf16 | int8, or a list [default: --dtype].")
+@click.option("--saturation", is_flag=True,
+              help="With --hardware: sweep the batch (the --batch list, default 1,2,4,...,256) and report the "
+                   "smallest batch that saturates each chip.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (or the comparison rows) as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="With --hardware: print the comparison rows as CSV.")
+def analyze(model, batch, dtype, input_shape, params, weights, tracer, top, hardware, precision, saturation,
+            as_json, as_csv):
     """Trace MODEL, fuse it into kernels and print its cost summary (no server needed).
 
     MODEL is a torchvision name (resnet18), hf:NAME (hf:gpt2, hf:bert-base, hf:llama-7b), synthetic:NAME
     (synthetic:mlp), or a factory: path/to/file.py:make_model or package.module:make_model.
+
+    With --hardware, the model is traced at each --batch and mapped onto each chip: latency (sequential,
+    concurrency-aware, critical-path bound), throughput, energy per inference, utilisation, peak memory and
+    the share of memory-bound kernels, per chip x batch.
 
     \b
     Examples:
@@ -99,9 +138,23 @@ def analyze(model, batch, dtype, input_shape, params, weights, tracer, top, as_j
       perfgraph analyze efficientnet_b0 --batch 32 --dtype fp16 --json
       perfgraph analyze synthetic:mlp -p width=4096 -p depth=8
       perfgraph analyze my_models.py:make_net --input-shape 1,3,128,128
+      perfgraph analyze resnet50 --hardware h100,tpu-v4,kpu-t256 --batch 1,8,64 --precision bf16
+      perfgraph analyze resnet18 --hardware h100 --saturation
     """
     from perfgraph.analysis import summarize
 
+    if hardware:
+        from perfgraph.cli.hardware_cmds import compare
+
+        compare(model, batch, dtype, input_shape, params, weights, tracer, hardware, precision, saturation,
+                as_json, as_csv)
+        return
+    for flag, given in (("--precision", precision), ("--saturation", saturation), ("--csv", as_csv)):
+        if given:
+            raise click.UsageError(f"{flag} needs --hardware")
+    if batch and len(batch) > 1:
+        raise click.UsageError("a list of batches needs --hardware (one model summary per run)")
+    batch = batch[0] if batch else None
     with output.status(f"tracing {model}"):
         mg = build_graph(model, batch, dtype, input_shape, params, weights, tracer)
     summary = summarize(mg, top=top)
@@ -144,6 +197,9 @@ def models_cmd(family, as_json):
 def _register_commands() -> None:
     """Commands that live in their own modules register themselves on import."""
     from perfgraph.cli import graph_cmds  # noqa: F401
+    from perfgraph.cli import hardware_cmds  # noqa: F401
+    from perfgraph.cli import check_cmds, sweep_cmds  # noqa: F401
+    from perfgraph.cli import measure_cmds  # noqa: F401
     from perfgraph.cli.neo4j_cmd import neo4j
 
     cli.add_command(neo4j)

@@ -15,12 +15,12 @@ Latencies (always sequential >= concurrency-aware >= critical-path bound):
   and the model takes ``sum(stage_time)``.  Each term is <= the stage's sequential sum, so this never
   exceeds the sequential latency; and it is >= the largest kernel latency of every stage.
 * **critical path**: the longest path through the subgraph DAG weighted by each kernel's predicted
-  latency (networkx ``dag_longest_path_length`` on edge weights = latency of the edge's head, plus a
-  virtual source) — a lower bound at unbounded width.  A path visits at most one kernel per stage, so it is
+  latency (`perfgraph.queries.embedded.critical_path` with ``node_weights``, the same linear pass and
+  tie-breaking as the Cypher frontier loop) — a lower bound at unbounded width.  A path visits at most one kernel per stage, so it is
   <= the concurrency-aware figure.
 
 Stages: ``stages`` maps subgraph index -> stage; when None they come from
-``networkx.topological_generations`` (stage 0: no predecessor, else 1 + the largest predecessor stage).
+`perfgraph.queries.embedded.stages` (stage 0: no predecessor, else 1 + the largest predecessor stage).
 
 Throughput = batch / latency (sequential, and concurrency-aware).  Energy per batch = sum of kernel
 energies (sequential schedule); the concurrency-aware variant replaces the static share by
@@ -45,6 +45,7 @@ from perfgraph.engine.common import PRECISION_BYTES, KernelMapping, dtype_bytes
 from perfgraph.engine.mapping import map_subgraph
 from perfgraph.graph import ModelGraph
 from perfgraph.hardware.spec import HardwareSpec
+from perfgraph.queries.embedded import critical_path, stages as compute_stages, subgraph_dag
 
 
 @dataclass
@@ -82,43 +83,16 @@ class ModelMapping:
         """Flat properties for a (:Model)-[:MAPPED_TO]->(:Hardware) relationship."""
         return {
             "batch": self.batch, "precision": self.precision, "latency_s": self.latency_sequential_s,
-            "latency_concurrent_s": self.latency_concurrent_s,
-            "latency_critical_path_s": self.latency_critical_path_s, "energy_j": self.energy_per_batch_j,
-            "energy_per_sample_j": self.energy_per_sample_j, "throughput": self.throughput_per_s,
-            "peak_memory_bytes": self.peak_memory_bytes, "utilization": self.achieved_fraction_of_peak,
+            "latency_concurrent_s": self.latency_concurrent_s, "critical_path_s": self.latency_critical_path_s,
+            "energy_j": self.energy_per_batch_j, "energy_per_sample_j": self.energy_per_sample_j,
+            "throughput": self.throughput_per_s, "throughput_concurrent": self.throughput_concurrent_per_s,
+            "peak_memory_bytes": self.peak_memory_bytes, "fits_in_memory": self.fits_in_memory,
+            "utilization": self.achieved_fraction_of_peak, "flops": self.total_flops,
+            "memory_bound_kernels": self.bound_counts.get("memory", 0), "kernels": len(self.kernels),
         }
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def subgraph_dag(mg: ModelGraph) -> nx.DiGraph:
-    g = nx.DiGraph()
-    g.add_nodes_from(sg.index for sg in mg.subgraphs)
-    for src, dst, nbytes in mg.subgraph_edges:
-        if src != dst:
-            g.add_edge(src, dst, bytes=nbytes)
-    return g
-
-
-def compute_stages(mg: ModelGraph) -> dict[int, int]:
-    g = subgraph_dag(mg)
-    return {n: i for i, gen in enumerate(nx.topological_generations(g)) for n in gen}
-
-
-def critical_path(mg: ModelGraph, weight: dict[int, float]) -> tuple[float, list[int]]:
-    """Longest path by node weight: edge (u, v) carries weight[v]; a virtual source feeds every node."""
-    g = subgraph_dag(mg)
-    h = nx.DiGraph()
-    src = "__source__"
-    h.add_node(src)
-    for n in g.nodes:
-        h.add_edge(src, n, w=weight.get(n, 0.0))
-    for u, v in g.edges:
-        h.add_edge(u, v, w=weight.get(v, 0.0))
-    length = nx.dag_longest_path_length(h, weight="w", default_weight=0.0)
-    path = [n for n in nx.dag_longest_path(h, weight="w", default_weight=0.0) if n != src]
-    return float(length), path
 
 
 def _traced_elem(mg: ModelGraph) -> int:
@@ -197,7 +171,8 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str,
             sum(k.overhead_s for k in members),
         )
     conc = sum(stage_times.values())
-    cp_len, cp_nodes = critical_path(mg, {n: k.latency_s for n, k in by_index.items()})
+    cp = critical_path(mg, "latency", node_weights={n: k.latency_s for n, k in by_index.items()})
+    cp_len, cp_nodes = float(cp.total), cp.path
     batch = max(int(mg.info.batch or 1), 1)
     energy = sum(k.energy_j for k in kernels)
     dynamic = sum(k.energy_compute_j + k.energy_memory_j for k in kernels)

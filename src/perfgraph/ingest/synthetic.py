@@ -182,26 +182,46 @@ def _check_heads(p: Params) -> None:
         raise ModelSourceError(f"hidden ({p['hidden']}) must be divisible by heads ({p['heads']})")
 
 
+def _mlp_widths(p: Params) -> list[int]:
+    """Output features per Linear layer: `widths` (colon-separated) when given, else `depth` x `width`."""
+    text = str(p.get("widths", "")).strip()
+    if not text:
+        return [p["width"]] * p["depth"]
+    try:
+        widths = [int(w) for w in text.replace("x", ":").split(":") if w.strip()]
+    except ValueError:
+        raise ModelSourceError(f"widths={text!r}: write layer widths separated by colons, e.g. 4096:1024:10") from None
+    if not widths or any(w < 1 for w in widths):
+        raise ModelSourceError(f"widths={text!r}: every layer width must be a positive integer")
+    return widths
+
+
 @register_workload(
     "mlp",
     input_shape=lambda p: [p["in_features"]],
     choices={"activation": tuple(_ACTIVATIONS)},
+    check=_mlp_widths,
     family="mlp",
 )
-def mlp(*, width: int = 1024, depth: int = 4, in_features: int = 1024, activation: str = "relu") -> nn.Module:
-    """Stack of `depth` Linear layers, each followed by an activation.
+def mlp(*, width: int = 1024, depth: int = 4, in_features: int = 1024, activation: str = "relu",
+        widths: str = "") -> nn.Module:
+    """Stack of Linear layers, each followed by an activation.
 
     Parameters:
         width (int, 1024): output features of every Linear layer.
         depth (int, 4): number of Linear layers (the first maps in_features -> width).
         in_features (int, 1024): input features.
         activation (str, relu): relu | gelu | silu.
+        widths (str, ""): per-layer output features separated by colons (4096:1024:10); when given it
+            replaces width and depth (a tapering or bottleneck MLP).
 
-    Input: (batch, in_features). Output: (batch, width).
+    Input: (batch, in_features). Output: (batch, last width).
     """
     layers: list[nn.Module] = []
-    for i in range(depth):
-        layers += [nn.Linear(in_features if i == 0 else width, width), _ACTIVATIONS[activation]()]
+    features = in_features
+    for out in _mlp_widths({"width": width, "depth": depth, "widths": widths}):
+        layers += [nn.Linear(features, out), _ACTIVATIONS[activation]()]
+        features = out
     return nn.Sequential(*layers)
 
 

@@ -23,6 +23,18 @@ def statements(name: str) -> list[str]:
     return [s.strip() for s in body.split(";\n") if s.strip()]
 
 
+@lru_cache(maxsize=None)
+def unrolled(name: str, times: int) -> str:
+    """NAME.cypher with its `// BEGIN ROUND` ... `// END ROUND` block repeated `times` times (a constant
+    chosen by the caller; no user text is ever formatted into Cypher)."""
+    text = load(name)
+    head, _, rest = text.partition("// BEGIN ROUND")
+    block, _, tail = rest.partition("// END ROUND")
+    if not block:
+        raise KeyError(f"{name}.cypher has no ROUND block")
+    return head + block * int(times) + tail
+
+
 def describe(name: str) -> str:
     lines = []
     for ln in load(name).splitlines():

@@ -2,6 +2,13 @@
 
 Both sides return the same rows -- lists of plain dicts, in the same order -- which the parity tests check
 model by model. `run_embedded` takes the in-memory model graphs; `run_neo4j` takes a `Neo4jStore`.
+
+Overlay queries (`memory_bound_share`, `bound_flip`, `best_chip`, `critical_path` with weight=latency) read
+the mapping overlay (`perfgraph.engine.overlay`): on Neo4j the MAPPED_TO relationships that `perfgraph map`
+wrote; embedded, the `Overlay` passed as `run_embedded(..., overlay=ov)` -- or, when none is passed, one
+computed on the spot for the chips named in the parameters (hardware / a / b), at the model's traced batch
+and the `precision` parameter (default: the model's dtype).  Chip parameters take ids, aliases or names,
+comma-separated (`hardware=h100,tpu-v4`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ class NamedQuery:
     per_model: bool  # takes --model
     embedded: Callable[..., list[dict[str, Any]]]
     neo4j: Callable[..., list[dict[str, Any]]]
+    overlay: bool = False  # reads the mapping overlay: the embedded side gets `overlay=`
 
 
 def _e_stages(mgs: list[ModelGraph], model_id: str) -> list[dict[str, Any]]:
@@ -44,11 +52,23 @@ def _e_stage_widths(mgs, model_id):
     return [rows[k] for k in sorted(rows)]
 
 
-def _e_critical_path(mgs, model_id, weight="flops"):
+def _e_critical_path(mgs, model_id, weight="flops", hardware=None, batch=None, precision=None, overlay=None):
     mg = _pick(mgs, model_id)
-    cp = critical_path(mg, weight)
     st = stages(mg)
+    if weight == "latency":
+        available = [k[1:] for k, _ in overlay.select(mg.info.id)] if overlay is not None else []
+        hw, b, p = _latency_key(mg.info.id, hardware, batch, precision, available)
+        latency = {k.subgraph_index: k.latency_s for k in overlay.get(mg.info.id, hw, b, p).kernels}
+        cp = critical_path(mg, "latency", node_weights=latency)
+        return [{"index": i, "stage": st[i], "weight": latency[i]} for i in cp.path]
+    _check_weight(weight)
+    cp = critical_path(mg, weight)
     return [{"index": i, "stage": st[i], "weight": _weight_of(mg, i, weight)} for i in cp.path]
+
+
+def _check_weight(weight: str) -> None:
+    if weight not in ("flops", "bytes", "macs", "latency"):
+        raise ValueError(f"unknown critical-path weight {weight!r}; choose flops, bytes, macs or latency")
 
 
 def _weight_of(mg: ModelGraph, index: int, weight: str) -> float:
@@ -98,7 +118,16 @@ def _n_simple(name: str):
     return run
 
 
-def _n_critical_path(store, model_id, weight="flops"):
+def _n_critical_path(store, model_id, weight="flops", hardware=None, batch=None, precision=None):
+    if weight == "latency":
+        available = [(r["hardware"], r["batch"], r["precision"]) for r in store.overlays(model_id)]
+        hw, b, p = _latency_key(model_id, hardware, batch, precision, available)
+        cp = store.critical_path(model_id, "latency", hw, b, p)
+        if not cp.path:
+            return []
+        return store.query("critical_path_latency", model_id=model_id, path=cp.path, hardware=hw, batch=b,
+                           precision=p)
+    _check_weight(weight)
     cp = store.critical_path(model_id, weight)
     if not cp.path:
         return []
@@ -120,18 +149,169 @@ def _n_rank_models(store, by="macs"):
     return store.query("rank_models", by=by)
 
 
+# -- overlay queries (mapping results per hardware, batch, precision) -----------------------------------
+def _hw_ids(value: Any) -> list[str] | None:
+    """Chip ids from 'h100,tpu-v4' (ids, aliases or names) or a list; None when not given. A name no
+    local spec knows is kept as it is (a chip stored in Neo4j from someone else's YAML)."""
+    if value is None or value == "":
+        return None
+    from perfgraph.hardware.spec import UnknownHardwareError, get as get_hw
+
+    names = value.split(",") if isinstance(value, str) else list(value)
+    ids = []
+    for n in (str(x).strip() for x in names):
+        if not n:
+            continue
+        try:
+            ids.append(get_hw(n).id)
+        except UnknownHardwareError:
+            ids.append(n)
+    return ids or None
+
+
+def _batch(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"batch must be an integer, got {value!r}") from None
+
+
+def _precision(value: Any) -> str | None:
+    return str(value).strip().lower() if value not in (None, "") else None
+
+
+def _latency_key(model_id: str, hardware, batch, precision, available: list[tuple]) -> tuple[str, int, str]:
+    """The one (hardware, batch, precision) overlay a latency critical path runs on: `hardware` is
+    required; batch and precision may be left out when only one overlay of that chip matches."""
+    hws = _hw_ids(hardware)
+    if not hws or len(hws) != 1:
+        raise ValueError("critical_path with weight=latency needs exactly one chip: -p hardware=NAME")
+    b, p = _batch(batch), _precision(precision)
+    match = sorted({(h, bb, pp) for h, bb, pp in available
+                    if h == hws[0] and (b is None or bb == b) and (p is None or pp == p)})
+    if not match:
+        raise LookupError(f"no overlay for {model_id} on {hws[0]}"
+                          + (f" at batch {b}" if b is not None else "") + (f", {p}" if p else "")
+                          + "; map it first (perfgraph map MODEL --hardware ...)")
+    if len(match) > 1:
+        raise ValueError(f"{len(match)} overlays of {model_id} on {hws[0]}; pick one with -p batch=/-p precision= "
+                         f"({', '.join(f'b{bb} {pp}' for _, bb, pp in match)})")
+    return match[0]
+
+
+def _e_memory_bound_share(mgs, model_id, hardware=None, batch=None, precision=None, overlay=None):
+    mg = _pick(mgs, model_id)
+    rows = []
+    for (_, hw, b, p), mm in overlay.select(mg.info.id, _hw_ids(hardware), _batch(batch), _precision(precision)):
+        latency = memory = 0.0
+        n = bound = 0
+        for k in sorted(mm.kernels, key=lambda k: k.subgraph_index):  # index order, as the Cypher reduce
+            n += 1
+            latency += k.latency_s
+            if k.bound == "memory":
+                bound += 1
+                memory += k.latency_s
+        rows.append({"hardware": hw, "batch": b, "precision": p, "subgraphs": n, "memory_bound": bound,
+                     "subgraph_share": bound / n, "latency_s": latency, "memory_bound_latency_s": memory,
+                     "latency_share": memory / latency if latency > 0 else 0.0})
+    return rows
+
+
+def _n_memory_bound_share(store, model_id, hardware=None, batch=None, precision=None):
+    return store.query("memory_bound_share", model_id=model_id, hardware=_hw_ids(hardware), batch=_batch(batch),
+                       precision=_precision(precision))
+
+
+def _e_bound_flip(mgs, model_id, a=None, b=None, batch=None, precision=None, overlay=None):
+    mg = _pick(mgs, model_id)
+    sa, sb = _hw_ids(a), _hw_ids(b)
+    entries = overlay.select(mg.info.id, None, _batch(batch), _precision(precision))
+    rows = []
+    for (_, ha, ba, pa), ma in entries:
+        if sa is not None and ha not in sa:
+            continue
+        for (_, hb, bb, pb), mb in entries:
+            if hb == ha or bb != ba or pb != pa or (sb is not None and hb not in sb):
+                continue
+            kb = {k.subgraph_index: k for k in mb.kernels}
+            for k in sorted(ma.kernels, key=lambda k: k.subgraph_index):
+                other = kb.get(k.subgraph_index)
+                if k.bound == "memory" and other is not None and other.bound == "compute":
+                    sg = mg.subgraphs[k.subgraph_index]
+                    rows.append({"memory_bound_on": ha, "compute_bound_on": hb, "batch": ba, "precision": pa,
+                                 "index": sg.index, "pattern": sg.pattern, "intensity": sg.intensity,
+                                 "latency_memory_bound_s": k.latency_s, "latency_compute_bound_s": other.latency_s})
+    return sorted(rows, key=lambda r: (r["memory_bound_on"], r["compute_bound_on"], r["batch"], r["precision"],
+                                       r["index"]))
+
+
+def _n_bound_flip(store, model_id, a=None, b=None, batch=None, precision=None):
+    return store.query("bound_flip", model_id=model_id, a=_hw_ids(a), b=_hw_ids(b), batch=_batch(batch),
+                       precision=_precision(precision))
+
+
+def _e_best_chip(mgs, hardware=None, batch=None, precision=None, overlay=None):
+    groups: dict[tuple, list[tuple[str, float, float]]] = {}
+    for (model, hw, b, p), mm in overlay.select(None, _hw_ids(hardware), _batch(batch), _precision(precision)):
+        groups.setdefault((model, b, p), []).append((hw, mm.latency_sequential_s, mm.energy_per_sample_j))
+    rows = []
+    for (model, b, p), chips in sorted(groups.items()):
+        fast = min(chips, key=lambda c: (c[1], c[0]))
+        frugal = min(chips, key=lambda c: (c[2], c[0]))
+        rows.append({"model": model, "batch": b, "precision": p, "chips": len(chips), "fastest": fast[0],
+                     "latency_s": fast[1], "most_efficient": frugal[0], "energy_per_inference_j": frugal[2]})
+    return rows
+
+
+def _n_best_chip(store, hardware=None, batch=None, precision=None):
+    return store.query("best_chip", hardware=_hw_ids(hardware), batch=_batch(batch), precision=_precision(precision))
+
+
+def on_demand_overlay(mgs: list[ModelGraph], model_id: str | None, params: dict[str, Any]):
+    """The embedded overlay when the caller passed none: the named chips (hardware, a, b) x the models
+    (the one named, else all) at their traced batch, at `precision` (default: each model's dtype)."""
+    from perfgraph.engine.overlay import Overlay
+    from perfgraph.hardware.spec import get as get_hw
+
+    ov = Overlay()
+    names = [n for key in ("hardware", "a", "b") for n in (_hw_ids(params.get(key)) or [])]
+    if not names:
+        return ov
+    graphs = [_pick(mgs, model_id)] if model_id is not None else list(mgs)
+    for hw in dict.fromkeys(names):
+        spec = get_hw(hw)
+        for mg in graphs:
+            ov.add(mg, spec, _precision(params.get("precision")) or mg.info.dtype or "fp32")
+    return ov
+
+
 QUERIES: dict[str, NamedQuery] = {q.name: q for q in [
     NamedQuery("stages", "stage of every subgraph", {}, True, _e_stages, _n_simple("stages")),
     NamedQuery("depth", "number of stages, widest stage and its width", {}, True, _e_depth, _n_simple("depth")),
     NamedQuery("stage_widths", "subgraphs and FLOPs per stage (parallelism per stage)", {}, True,
                _e_stage_widths, _n_simple("stage_widths")),
     NamedQuery("critical_path", "heaviest path through the kernel DAG",
-               {"weight": "flops | bytes | macs (default flops)"}, True, _e_critical_path, _n_critical_path),
+               {"weight": "flops | bytes | macs | latency (default flops)",
+                "hardware": "chip, for weight=latency", "batch": "for weight=latency (default: the mapped one)",
+                "precision": "for weight=latency (default: the mapped one)"}, True, _e_critical_path,
+               _n_critical_path, overlay=True),
     NamedQuery("top_intensity", "subgraphs with the highest FLOP/byte", {"n": "rows (default 10)"}, True,
                _e_top_intensity, _n_top_intensity),
     NamedQuery("rank_models", "all models ranked by a property",
                {"by": "depth | width | macs | flops | params | subgraphs | ops (default macs)"}, False,
                _e_rank_models, _n_rank_models),
+    NamedQuery("memory_bound_share", "per mapped chip, batch, precision: share of kernels and of latency "
+               "that is memory-bound", {"hardware": "chips (default: all mapped)", "batch": "filter",
+                                        "precision": "filter"}, True,
+               _e_memory_bound_share, _n_memory_bound_share, overlay=True),
+    NamedQuery("bound_flip", "kernels memory-bound on chip a but compute-bound on chip b (same batch, precision)",
+               {"a": "chips where memory-bound (default: any)", "b": "chips where compute-bound (default: any)",
+                "batch": "filter", "precision": "filter"}, True, _e_bound_flip, _n_bound_flip, overlay=True),
+    NamedQuery("best_chip", "per model, batch, precision: fastest chip and lowest-energy chip among those mapped",
+               {"hardware": "chips to choose from (default: all mapped)", "batch": "filter",
+                "precision": "filter"}, False, _e_best_chip, _n_best_chip, overlay=True),
 ]}
 
 
@@ -142,9 +322,16 @@ def get(name: str) -> NamedQuery:
         raise LookupError(f"no query named {name!r}; choose from {', '.join(sorted(QUERIES))}") from None
 
 
-def run_embedded(name: str, mgs: list[ModelGraph], model_id: str | None = None, **params: Any) -> list[dict[str, Any]]:
+def run_embedded(name: str, mgs: list[ModelGraph], model_id: str | None = None, overlay=None,
+                 **params: Any) -> list[dict[str, Any]]:
+    """`overlay`: the mapping overlay (`perfgraph.engine.overlay.Overlay`) the overlay queries read; when
+    None they map the models onto the chips named in `params` on the spot (module docstring)."""
     q = get(name)
     _check_params(q, params)
+    if q.overlay:
+        if overlay is None:
+            overlay = on_demand_overlay(mgs, model_id if q.per_model else None, params)
+        params = {**params, "overlay": overlay}
     if q.per_model:
         if model_id is None:
             raise ValueError(f"query {name!r} needs --model")

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from typing import Any, Callable
 
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from perfgraph.graph import ModelGraph, Op, Subgraph
-from perfgraph.queries.cypher_files import load, statements
+from perfgraph.queries.cypher_files import load, statements, unrolled
 from perfgraph.queries.embedded import CriticalPath
 
+ROUNDS_PER_QUERY = 8  # Kahn rounds per query (stages_round.cypher): 5x fewer round trips than 1, cheap to plan
 WEIGHT_PROPERTIES = {"flops": "flops", "bytes": "external_bytes", "macs": "macs"}
 # Properties written as they are; stage and on_critical_path are computed in Cypher, never copied.
 OP_FIELDS = [f.name for f in dataclasses.fields(Op) if f.name not in ("inputs", "outputs")]
@@ -104,15 +106,17 @@ class Neo4jStore:
         return self._run(False, lambda tx: tx.run("MATCH (m:Model {id: $id}) RETURN count(m) AS n",
                                                   id=model_id).single()["n"] > 0)
 
-    def ingest(self, mg: ModelGraph, replace: bool = False) -> str:
+    def ingest(self, mg: ModelGraph, replace: bool = False, timings: dict[str, float] | None = None) -> str:
         """Write one model with its stages and FLOP critical path, all in one transaction.
 
         Returns "created", "replaced", or "exists" (already stored and `replace` is False: nothing written).
+        `timings`, when given, receives the seconds spent writing and computing stages (for benchmarks).
         """
         self.ensure_schema()
         rows = _rows(mg)
 
         def work(tx: ManagedTransaction) -> str:
+            t0 = time.perf_counter()
             exists = tx.run("MATCH (m:Model {id: $id}) RETURN count(m) AS n", id=mg.info.id).single()["n"] > 0
             if exists and not replace:
                 return "exists"
@@ -123,7 +127,11 @@ class Neo4jStore:
             tx.run(load("write_subgraphs"), model_id=mg.info.id, subgraphs=rows["subgraphs"],
                    edges=rows["subgraph_edges"]).consume()
             tx.run(load("write_contains"), model_id=mg.info.id, contains=rows["contains"]).consume()
-            _frontier_loop(tx, mg.info.id, "flops", mark=True)
+            t = time.perf_counter()
+            _frontier_loop(_tx_runner(tx), mg.info.id, "flops", mark=True)
+            if timings is not None:
+                timings["stages_s"] = time.perf_counter() - t
+                timings["writes_s"] = t - t0
             return "replaced" if exists else "created"
 
         return self._run(True, work)
@@ -144,6 +152,40 @@ class Neo4jStore:
     def delete_model(self, model_id: str) -> None:
         self._run(True, lambda tx: tx.run(load("delete_model"), model_id=model_id).consume())
 
+    # -- mapping overlay ---------------------------------------------------------------------------------
+    def write_overlay(self, model_id: str, hardware: dict[str, Any], batch: int, precision: str,
+                      rows: list[dict[str, Any]], model_row: dict[str, Any]) -> dict[str, Any]:
+        """Write one (model, hardware, batch, precision) mapping overlay in ONE managed transaction: MERGE
+        the (:Hardware) node, drop the MAPPED_TO rels with the same key, then write the model's and every
+        subgraph's (`rows`: [{uid, index, props}], see `perfgraph.engine.overlay`). Re-running replaces.
+        Returns {"result": "created" | "replaced", "subgraphs": n}."""
+        self.ensure_schema()
+        if hasattr(hardware, "to_properties"):
+            hardware = hardware.to_properties()
+        hw_id = hardware["id"]
+        precision = precision.lower()
+
+        def work(tx: ManagedTransaction) -> dict[str, Any]:
+            n = tx.run("MATCH (m:Model {id: $id}) RETURN m.subgraphs AS n", id=model_id).single()
+            if n is None:
+                raise StoreError(f"no model {model_id!r} in {self.uri}: ingest it before writing its overlay")
+            tx.run(load("overlay_hardware"), hardware=hardware).consume()
+            gone = tx.run(load("overlay_delete"), model_id=model_id, hardware=hw_id, batch=batch,
+                          precision=precision).single()
+            written = tx.run(load("overlay_write"), model_id=model_id, hardware=hw_id, batch=batch,
+                             precision=precision, model=model_row, rows=rows).single()["subgraphs"]
+            if written != len(rows):  # raising rolls the whole transaction back
+                raise StoreError(f"overlay for {model_id} matched {written} of {len(rows)} subgraphs; "
+                                 "was the model re-ingested with another partition?")
+            replaced = gone["subgraph_rels"] + gone["model_rels"] > 0
+            return {"result": "replaced" if replaced else "created", "subgraphs": written}
+
+        return self._run(True, work)
+
+    def overlays(self, model_id: str) -> list[dict[str, Any]]:
+        """The (hardware, batch, precision) overlays stored for a model."""
+        return self.query("overlay_list", model_id=model_id)
+
     # -- queries ----------------------------------------------------------------------------------------
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run a named read query from queries/cypher/NAME.cypher."""
@@ -158,12 +200,20 @@ class Neo4jStore:
             if weight == "latency":
                 tx.run(load("latency_weights"), model_id=model_id, hardware=hardware, batch=batch,
                        precision=precision).consume()
-                return _frontier_loop(tx, model_id, None, mark=False, label="latency")
+                return _frontier_loop(_tx_runner(tx), model_id, None, mark=False, label="latency")
             if weight not in WEIGHT_PROPERTIES:
                 raise StoreError(f"unknown critical-path weight {weight!r}; choose flops, bytes, macs or latency")
-            return _frontier_loop(tx, model_id, weight, mark=False)
+            return _frontier_loop(_tx_runner(tx), model_id, weight, mark=False)
 
         return self._run(True, work)
+
+    def compute_stages(self, model_id: str, weight: str = "flops") -> CriticalPath:
+        """The same frontier loop with every query in its own transaction: for graphs too big for one
+        transaction's memory (the million-node benchmark DAGs). Stages, distances and marks are rewritten."""
+        def run(text: str, **params: Any) -> list[dict[str, Any]]:
+            return self._run(True, lambda tx: [r.data() for r in tx.run(text, **params)])
+
+        return _frontier_loop(run, model_id, weight, mark=True)
 
     def run_cypher(self, text: str, **params: Any) -> list[dict[str, Any]]:
         return self._run(False, lambda tx: [r.data() for r in tx.run(text, **params)])
@@ -189,18 +239,27 @@ class Neo4jStore:
         return rows[0] if rows else {}
 
 
-def _frontier_loop(tx: ManagedTransaction, model_id: str, weight: str | None, mark: bool,
-                   label: str | None = None) -> CriticalPath:
-    """Kahn's algorithm in Cypher, one round per stage: stages and critical-path distances in O(V + E)."""
+Runner = Callable[..., list[dict[str, Any]]]  # (cypher text, **params) -> rows
+
+
+def _tx_runner(tx: ManagedTransaction) -> Runner:
+    return lambda text, **params: [r.data() for r in tx.run(text, **params)]
+
+
+def _frontier_loop(run: Runner, model_id: str, weight: str | None, mark: bool, label: str | None = None) -> CriticalPath:
+    """Kahn's algorithm in Cypher, stage by stage: stages and critical-path distances in O(V + E).
+    `run` executes one query: inside the caller's transaction, or each in its own."""
     prop = WEIGHT_PROPERTIES[weight] if weight else None
-    tx.run(load("stages_init"), model_id=model_id, weight=prop).consume()
+    run(load("stages_init"), model_id=model_id, weight=prop)
     k = 0
-    while tx.run(load("stages_round"), model_id=model_id, k=k).single()["released"] > 0:
-        k += 1
-    rows = [r.data() for r in tx.run(load("critical_path_mark"), model_id=model_id)]
-    cp = _walk_back(rows, label or weight or "latency")
+    while True:
+        row = run(unrolled("stages_round", ROUNDS_PER_QUERY), model_id=model_id, k=k)[0]
+        if row["released"] == 0:
+            break
+        k = row["stage"]
+    cp = _walk_back(run(load("critical_path_mark"), model_id=model_id), label or weight or "latency")
     if mark:
-        tx.run(load("stages_finish"), model_id=model_id, path=cp.path).consume()
+        run(load("stages_finish"), model_id=model_id, path=cp.path)
     return cp
 
 

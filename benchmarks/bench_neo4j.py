@@ -1,0 +1,168 @@
+"""Neo4j: ingest throughput (nodes + relationships per second) and linear-time stages on big DAGs.
+
+    .venv/bin/python benchmarks/bench_neo4j.py ingest [--zoo] [--repeat 5]
+    .venv/bin/python benchmarks/bench_neo4j.py stages [--sizes 10000,100000,1000000]
+
+Uses NEO4J_URI (+ NEO4J_USER / NEO4J_PASSWORD) when set, else starts a throw-away local server from the
+jars (heap 2 GB) and stops it at the end.
+
+ingest: ResNet-50 ingested --repeat times (replace), then optionally every torchvision classification
+model. Tracing is not timed; each ingest is one transaction holding the writes AND the Cypher frontier
+loop, and both parts are reported: elements / (writes + stages) and elements / writes.
+
+stages: layered random DAGs (width 100, 2 predecessors per node from the previous layer, seeded), written
+as Subgraph nodes and FEEDS edges, then stages and the FLOP critical path computed by the Cypher frontier
+loop (one transaction per query) and by the networkx twin. 10x the nodes should cost <= 12x the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+warnings.filterwarnings("ignore")
+
+from perfgraph.graph import ModelGraph, ModelInfo, Subgraph  # noqa: E402
+from perfgraph.queries.embedded import critical_path, stages  # noqa: E402
+from perfgraph.store.neo4j_store import Neo4jStore, element_count  # noqa: E402
+
+
+@contextlib.contextmanager
+def server():
+    if os.environ.get("NEO4J_URI"):
+        pw = os.environ.get("NEO4J_PASSWORD")
+        yield Neo4jStore(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"), pw)
+        return
+    from perfgraph.store import neo4j_server
+
+    home = Path(tempfile.mkdtemp(prefix="perfgraph-bench-"))
+    info = neo4j_server.start(home, bolt_port=0, auth=False, heap_initial="1g", heap_max="2g", page_cache="512m")
+    try:
+        yield Neo4jStore(info.bolt_uri, None, None)
+    finally:
+        neo4j_server.stop(home)
+
+
+def bench_ingest(store: Neo4jStore, repeat: int, zoo: bool) -> None:
+    from perfgraph.analysis import analyze_graph
+    from perfgraph.ingest.torchvision_models import list_names
+
+    store.ensure_schema()
+    mg = analyze_graph("resnet50")
+    n = element_count(mg)
+    rows = []
+    for _ in range(repeat):
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        store.ingest(mg, replace=True, timings=timings)
+        rows.append((time.perf_counter() - t, timings["writes_s"], timings["stages_s"]))
+    total, writes, stages_s = (statistics.median(c) for c in zip(*rows))
+    print(f"resnet50: {n} elements; median of {repeat}: {total:.3f} s = {n / total:,.0f} elements/s "
+          f"(writes {writes:.3f} s = {n / writes:,.0f}/s; Cypher stages {stages_s:.3f} s)")
+    if not zoo:
+        return
+    names = list_names("classification")
+    graphs = []
+    t = time.perf_counter()
+    for name in names:
+        graphs.append(analyze_graph(name))
+    print(f"traced {len(graphs)} classification models in {time.perf_counter() - t:.0f} s (not counted below)")
+    elements = sum(element_count(g) for g in graphs)
+    w = s = 0.0
+    t = time.perf_counter()
+    for g in graphs:
+        timings = {}
+        store.ingest(g, replace=True, timings=timings)
+        w += timings["writes_s"]
+        s += timings["stages_s"]
+    total = time.perf_counter() - t
+    print(f"zoo: {len(graphs)} models, {elements:,} elements in {total:.1f} s = {elements / total:,.0f} elements/s "
+          f"(writes {w:.1f} s = {elements / w:,.0f}/s; Cypher stages {s:.1f} s)")
+
+
+def layered_dag(nodes: int, width: int = 100, seed: int = 0) -> ModelGraph:
+    rnd = random.Random(seed)
+    mid = f"layered-{nodes}"
+    info = ModelInfo(id=mid, name=mid, source="benchmark", batch=1, input_shape=[1], dtype="fp32")
+    sgs = [Subgraph(uid=f"{mid}/sg{i}", model_id=mid, index=i, pattern="synthetic", op_indices=[],
+                    flops=rnd.randrange(1, 1000), external_bytes=rnd.randrange(1, 1000)) for i in range(nodes)]
+    edges = []
+    for i in range(width, nodes):
+        layer_start = (i // width - 1) * width
+        for p in sorted(rnd.sample(range(layer_start, layer_start + width), 2)):
+            edges.append((p, i, 1))
+    return ModelGraph(info=info, ops=[], values=[], op_edges=[], subgraphs=sgs, subgraph_edges=edges)
+
+
+def write_plain(store: Neo4jStore, mg: ModelGraph, batch: int = 50_000) -> None:
+    """Bulk write (many transactions): setup for the stage benchmark, not an ingest."""
+    store.ensure_schema()
+    store.delete_model(mg.info.id)
+    store.run_write("CREATE (:Model {id: $id, name: $id})", id=mg.info.id)
+    props = [{"uid": s.uid, "model_id": s.model_id, "index": s.index, "flops": s.flops,
+              "external_bytes": s.external_bytes, "macs": 0} for s in mg.subgraphs]
+    for k in range(0, len(props), batch):
+        store.run_write("UNWIND $rows AS r CREATE (s:Subgraph) SET s = r", rows=props[k:k + batch])
+    uid = {s.index: s.uid for s in mg.subgraphs}
+    edges = [{"s": uid[a], "d": uid[b]} for a, b, _ in mg.subgraph_edges]
+    for k in range(0, len(edges), batch):
+        store.run_write("UNWIND $rows AS r MATCH (a:Subgraph {uid: r.s}) MATCH (b:Subgraph {uid: r.d}) "
+                        "CREATE (a)-[:FEEDS {bytes: 1}]->(b)", rows=edges[k:k + batch])
+
+
+def delete_plain(store: Neo4jStore, model_id: str) -> None:
+    while store.run_cypher("MATCH (s:Subgraph {model_id: $id}) RETURN count(s) AS n", id=model_id)[0]["n"]:
+        store.run_write("MATCH (s:Subgraph {model_id: $id}) WITH s LIMIT 20000 DETACH DELETE s", id=model_id)
+    store.delete_model(model_id)
+
+
+def bench_stages(store: Neo4jStore, sizes: list[int]) -> None:
+    print(f"{'nodes':>9} {'edges':>9} {'depth':>6} {'write s':>8} {'Cypher s':>9} {'networkx s':>11}  agree")
+    prev = None
+    for n in sizes:
+        mg = layered_dag(n)
+        t = time.perf_counter()
+        write_plain(store, mg)
+        write_s = time.perf_counter() - t
+        t = time.perf_counter()
+        cp = store.compute_stages(mg.info.id, "flops")
+        cypher_s = time.perf_counter() - t
+        t = time.perf_counter()
+        st = stages(mg)
+        cp_nx = critical_path(mg, "flops")
+        nx_s = time.perf_counter() - t
+        depth = max(st.values()) + 1
+        agree = cp.path == cp_nx.path and cp.total == cp_nx.total
+        growth = f"  x{cypher_s / prev:.1f} time for x10 nodes" if prev else ""
+        print(f"{n:>9,} {len(mg.subgraph_edges):>9,} {depth:>6} {write_s:>8.1f} {cypher_s:>9.2f} {nx_s:>11.2f}  "
+              f"{agree}{growth}", flush=True)
+        prev = cypher_s
+        delete_plain(store, mg.info.id)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["ingest", "stages", "all"])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--zoo", action="store_true")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    args = ap.parse_args()
+    with server() as store:
+        if args.what in ("ingest", "all"):
+            bench_ingest(store, args.repeat, args.zoo)
+        if args.what in ("stages", "all"):
+            bench_stages(store, [int(s) for s in args.sizes.split(",")])
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

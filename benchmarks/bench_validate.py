@@ -1,0 +1,124 @@
+"""Calibrated eager-latency prediction vs measurement on torchvision classification models.
+
+The model list is fixed below and was chosen before any fitting; the calibration fits microbenchmarks
+only (`perfgraph calibrate`), never these models.  For each model and batch: trace -> predict on the
+profile; build with weights=None, inference_mode, fixed threads, warm-up, median of --runs.  Prints the
+table and the summary (median |error|, share within ±10 % / ±20 %).  On a shared machine, --wait-quiet
+waits before each measurement until other processes leave the CPUs (up to --max-wait seconds), and every
+row reports the CPU share others took while it was measured.
+
+    .venv/bin/python benchmarks/bench_validate.py [--calibrate] [--threads 2] [--batches 1,8] [--runs 10]
+        [--profile PATH] [--models a,b] [--json out.json] [--wait-quiet]
+
+Target (issue #5): >= 20 models at batch 1 and 8, fp32, 2 threads: median |error| <= 10 %, >= 90 % of
+rows within ±20 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+
+# Chosen before fitting: CNN families (plain, residual, grouped, dense, inception, mobile/depthwise,
+# squeeze-excite, channel shuffle, RegNet) and two transformers, all under ~4.5 GMACs at batch 1 so that
+# batch 8 stays measurable on a small machine.
+MODELS = [
+    "alexnet", "resnet18", "resnet34", "resnet50", "resnext50_32x4d", "densenet121", "googlenet",
+    "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1",
+    "mnasnet0_5", "mnasnet1_0", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "squeezenet1_0", "squeezenet1_1",
+    "regnet_x_400mf", "regnet_y_400mf", "regnet_x_800mf", "regnet_y_800mf", "convnext_tiny", "swin_t",
+    "vit_b_32",
+]
+
+
+def main() -> int:
+    from perfgraph.engine.calibrated import CalibrationProfile, default_profile_path
+    from perfgraph.measure.timing import wait_for_quiet
+    from perfgraph.measure.validate import error_summary, measure_eager, predict
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", help="comma-separated subset (default: the fixed list)")
+    ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--profile", help="calibration profile (default: local-<threads>t.json)")
+    ap.add_argument("--calibrate", action="store_true", help="run the full calibration first (about 2-3 min)")
+    ap.add_argument("--wait-quiet", action="store_true", help="wait for a quiet machine before each measurement")
+    ap.add_argument("--max-wait", type=float, default=120.0)
+    ap.add_argument("--json", help="write rows, summary and conditions here")
+    args = ap.parse_args()
+    names = args.models.split(",") if args.models else MODELS
+    batches = [int(b) for b in args.batches.split(",")]
+    path = args.profile or str(default_profile_path(args.threads))
+    if args.calibrate:
+        from perfgraph.measure.calibrate import run_calibration
+
+        t = time.perf_counter()
+        prof = run_calibration(threads=args.threads, device="cpu")
+        prof.save(path)
+        print(f"calibrated in {time.perf_counter() - t:.0f} s -> {path} (others' CPU share "
+              f"{prof.noise['other_cpu_share']:.0%}, median noise {prof.noise['median_iqr_over_median']:.1%})")
+    profile = CalibrationProfile.load(path)
+    rows = []
+    t0 = time.perf_counter()
+    print(f"profile {path}: {profile.device.get('name')} {profile.device.get('threads')} threads, "
+          f"created {profile.created}, calibration noise {profile.noise.get('median_iqr_over_median', 0):.1%}, "
+          f"others' CPU then {profile.noise.get('other_cpu_share', float('nan')):.0%}")
+    print(f"{'model':20} {'batch':>5} {'predicted ms':>13} {'measured ms':>12} {'error':>8} {'noise':>6} "
+          f"{'others':>6} {'ops ms':>9} {'modules ms':>10}")
+    for name in names:
+        for b in batches:
+            try:
+                pred, mg = predict(name, profile, batch=b)
+                quiet = wait_for_quiet(0.10, args.max_wait) if args.wait_quiet else float("nan")
+                meas = measure_eager(name, batch=b, threads=args.threads, runs=args.runs, warmup=args.warmup)
+            except Exception as exc:  # noqa: BLE001 - a benchmark lists failures, it does not stop
+                print(f"{name:20} {b:>5} FAILED: {str(exc).splitlines()[0][:150]}")
+                continue
+            err = pred.latency_s / meas.median_s - 1
+            row = {"model": name, "batch": b, "predicted_ms": pred.latency_s * 1e3, "measured_ms": meas.median_s * 1e3,
+                   "min_ms": meas.min_s * 1e3, "error": err, "noise": meas.noise,
+                   "others_cpu": meas.other_cpu_share, "others_before": quiet, "ops_ms": pred.ops_s * 1e3,
+                   "modules_ms": pred.module_overhead_s * 1e3, "by_table_ms": {k: v * 1e3 for k, v in pred.by_table_s.items()},
+                   "fallbacks": pred.fallbacks, "macs": mg.info.macs, "launched_ops": pred.launched_ops,
+                   "weights_resident": pred.weights_resident, "times_ms": [t * 1e3 for t in meas.times_s]}
+            rows.append(row)
+            print(f"{name:20} {b:>5} {row['predicted_ms']:>13.2f} {row['measured_ms']:>12.2f} {err:>+8.1%} "
+                  f"{meas.noise:>6.1%} {meas.other_cpu_share:>6.0%} {row['ops_ms']:>9.2f} {row['modules_ms']:>10.2f}",
+                  flush=True)
+            if args.json:
+                _write(args.json, rows, profile, args, t0)
+    s = error_summary([r["error"] for r in rows])
+    print(f"\n{s['n']} rows ({len({r['model'] for r in rows})} models x batches {args.batches}), "
+          f"{args.threads} threads, fp32: median |error| {s['median_abs_error']:.1%}, within ±10 % "
+          f"{s['within_10pct']:.0%}, within ±20 % {s['within_20pct']:.0%}, mean error {s['mean_error']:+.1%}, "
+          f"worst {s['worst_abs_error']:.1%}")
+    shares = [r["others_cpu"] for r in rows if not math.isnan(r["others_cpu"])]
+    if shares:
+        print(f"others' CPU share while measuring: median {sorted(shares)[len(shares) // 2]:.0%}, max {max(shares):.0%}; "
+              f"measurement noise (IQR/median) median {sorted(r['noise'] for r in rows)[len(rows) // 2]:.1%}")
+    print(f"took {time.perf_counter() - t0:.0f} s")
+    if args.json:
+        _write(args.json, rows, profile, args, t0)
+    return 0
+
+
+def _write(path, rows, profile, args, t0):
+    from perfgraph.measure.validate import error_summary
+
+    with open(path, "w") as f:
+        json.dump({"rows": rows, "summary": error_summary([r["error"] for r in rows]),
+                   "conditions": {"threads": args.threads, "runs": args.runs, "warmup": args.warmup,
+                                  "profile_created": profile.created, "profile_noise": profile.noise,
+                                  "seconds": time.perf_counter() - t0}}, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,687 @@
+"""Validation: universal checks that hold for every costed model graph, and family profiles with
+expected ranges taken from published figures.
+
+**Universal checks** (`universal_checks`) hold for any `ModelGraph` that ingest produces; a failure is a
+bug in tracing, costing or partitioning (or a corrupted graph):
+
+=================  ==========================================================================================
+costed             every op is costed, or is uncosted (kind ``other``) and named in the summary's
+                   ``uncosted_ops``; no costed conv/matmul/attention op with zero MACs (a silent zero);
+                   each subgraph's ``uncosted_ops`` counts its uncosted ops
+conservation       MACs and FLOPs: sum over ops == sum over subgraphs (per subgraph too) == the model's
+bytes              each subgraph's external bytes <= the sum of its ops' bytes, and == inputs + outputs +
+                   weights
+dag                the subgraph graph is acyclic and its edges name existing subgraphs
+stages             stage = 0 for a source, else 1 + the largest predecessor stage; depth = stages
+intensity          each subgraph's intensity = FLOPs / external bytes; the model's = total FLOPs / total
+                   external bytes (never a mean of ratios)
+finite             no negative, NaN or infinite figure on the model, an op, a subgraph or an edge
+partition          every op in exactly one subgraph; model op and subgraph counts match
+=================  ==========================================================================================
+
+**Family profiles** (`FAMILIES`) hold for the members of one architecture family at batch 1, at the
+weight's eval crop: MACs and parameters per member (torchvision's weight metadata, which
+``shared/design.md`` says to compare against, with the original paper's figure alongside), depth from the
+published layer counts, the share of MACs in convolutions, depthwise convs present or absent, the
+activation functions, the share of FLOPs done by MAC ops, and a model-intensity range. Each range carries
+its source string. Figures that depend on the input (MACs, depth under a different crop, intensity at a
+batch > 1 or another dtype) are skipped, with the reason, when the graph was traced differently.
+
+Nothing here imports torch: checks run on the plain dataclasses of `perfgraph.graph`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from perfgraph.graph import ModelGraph
+
+MAC_KINDS = ("conv", "matmul", "attention")
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: str  # pass | fail | skip
+    measured: str
+    expected: str
+    group: str = "universal"  # "universal" or the family name
+    source: str = ""
+    detail: str = ""  # on failure: the first offending item
+
+    @property
+    def passed(self) -> bool:
+        return self.status != FAIL
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CheckReport:
+    model: str
+    model_id: str
+    family: str | None
+    family_note: str
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.status == FAIL]
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = {s: sum(r.status == s for r in self.results) for s in (PASS, FAIL, SKIP)}
+        return {"model": self.model, "id": self.model_id, "family": self.family, "family_note": self.family_note,
+                "passed": self.passed, "counts": counts, "checks": [r.as_dict() for r in self.results]}
+
+
+# --------------------------------------------------------------------------------------------------
+# Universal checks
+# --------------------------------------------------------------------------------------------------
+
+UniversalCheck = Callable[[ModelGraph], tuple[bool, str, str, str]]  # -> (ok, measured, expected, detail)
+UNIVERSAL: dict[str, UniversalCheck] = {}
+
+
+def _universal(name: str) -> Callable[[UniversalCheck], UniversalCheck]:
+    def deco(fn: UniversalCheck) -> UniversalCheck:
+        UNIVERSAL[name] = fn
+        return fn
+
+    return deco
+
+
+def _bad_number(x: Any) -> bool:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    return math.isnan(x) or math.isinf(x) or x < 0
+
+
+def _si(x: float) -> str:
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= factor:
+            return f"{x / factor:.2f} {prefix}"
+    return f"{x:g} "
+
+
+def _op_owner(mg: ModelGraph) -> dict[int, list[int]]:
+    owner: dict[int, list[int]] = {}
+    for sg in mg.subgraphs:
+        for i in sg.op_indices:
+            owner.setdefault(i, []).append(sg.index)
+    return owner
+
+
+@_universal("partition")
+def _check_partition(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    owner = _op_owner(mg)
+    n = len(mg.ops)
+    twice = sorted(i for i, sgs in owner.items() if len(sgs) > 1)
+    missing = sorted(set(range(n)) - set(owner))
+    stray = sorted(i for i in owner if not 0 <= i < n)
+    problems = []
+    if twice:
+        problems.append(f"op {twice[0]} in subgraphs {owner[twice[0]]}" + (f" (+{len(twice) - 1} more)" if len(twice) > 1 else ""))
+    if missing:
+        problems.append(f"op {missing[0]} in no subgraph" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""))
+    if stray:
+        problems.append(f"subgraph names op {stray[0]}, which does not exist")
+    if mg.info.ops != n:
+        problems.append(f"model says {mg.info.ops} ops, graph has {n}")
+    if mg.info.subgraphs != len(mg.subgraphs):
+        problems.append(f"model says {mg.info.subgraphs} subgraphs, graph has {len(mg.subgraphs)}")
+    if sorted(sg.index for sg in mg.subgraphs) != list(range(len(mg.subgraphs))):
+        problems.append("subgraph indices are not 0..n-1")
+    measured = f"{n} ops, {len(mg.subgraphs)} subgraphs" + (f"; {len(twice)} ops in 2+, {len(missing)} in none"
+                                                           if twice or missing else "")
+    return not problems, measured, "each op in 1 subgraph", "; ".join(problems)
+
+
+@_universal("costed")
+def _check_costed(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    from perfgraph.analysis import summarize
+
+    named = set(summarize(mg, top=0)["uncosted_ops"])
+    uncosted = [op for op in mg.ops if not op.costed]
+    problems = []
+    for op in uncosted:
+        if op.target not in named:
+            problems.append(f"uncosted op {op.index} ({op.target}) not named in the summary")
+            break
+    for op in mg.ops:
+        if op.costed and op.kind in MAC_KINDS and op.macs == 0 and math.prod(op.output_shape or [1]) > 0:
+            problems.append(f"op {op.index} ({op.target}, {op.kind}) is costed with 0 MACs")
+            break
+        if op.costed and op.kind == "other":
+            problems.append(f"op {op.index} ({op.target}) has kind 'other' (no rule) but is marked costed")
+            break
+    for sg in mg.subgraphs:
+        count = sum(1 for i in sg.op_indices if 0 <= i < len(mg.ops) and not mg.ops[i].costed)
+        if count != sg.uncosted_ops:
+            problems.append(f"subgraph {sg.index} counts {sg.uncosted_ops} uncosted ops, holds {count}")
+            break
+    names = sorted({op.target for op in uncosted})
+    measured = f"{len(mg.ops) - len(uncosted)}/{len(mg.ops)} costed" + (
+        f"; uncosted, named: {', '.join(names[:4])}{' …' if len(names) > 4 else ''}" if names else "")
+    return not problems, measured, "costed or named", "; ".join(problems)
+
+
+@_universal("conservation")
+def _check_conservation(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    op_macs = sum(op.macs for op in mg.ops)
+    op_flops = sum(op.flops for op in mg.ops)
+    sg_macs = sum(sg.macs for sg in mg.subgraphs)
+    sg_flops = sum(sg.flops for sg in mg.subgraphs)
+    problems = []
+    if not op_macs == sg_macs == mg.info.macs:
+        problems.append(f"MACs: ops {op_macs:,}, subgraphs {sg_macs:,}, model {mg.info.macs:,}")
+    if not op_flops == sg_flops == mg.info.flops:
+        problems.append(f"FLOPs: ops {op_flops:,}, subgraphs {sg_flops:,}, model {mg.info.flops:,}")
+    if not problems:
+        for sg in mg.subgraphs:
+            ops = [mg.ops[i] for i in sg.op_indices if 0 <= i < len(mg.ops)]
+            if sum(o.macs for o in ops) != sg.macs or sum(o.flops for o in ops) != sg.flops:
+                problems.append(f"subgraph {sg.index} ({sg.pattern}): {sg.macs:,} MACs / {sg.flops:,} FLOPs, "
+                                f"its ops {sum(o.macs for o in ops):,} / {sum(o.flops for o in ops):,}")
+                break
+    measured = f"{_si(op_macs)} MACs, {_si(op_flops)} FLOPs" if not problems else "not conserved"
+    return not problems, measured, "ops = subgraphs = model", "; ".join(problems)
+
+
+@_universal("bytes")
+def _check_bytes(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    problems = []
+    saved = 0
+    for sg in mg.subgraphs:
+        op_bytes = sum(mg.ops[i].bytes_total for i in sg.op_indices if 0 <= i < len(mg.ops))
+        saved += op_bytes - sg.external_bytes
+        if sg.external_bytes > op_bytes:
+            problems.append(f"subgraph {sg.index} ({sg.pattern}): external {sg.external_bytes:,} B > its ops' "
+                            f"{op_bytes:,} B")
+        elif sg.external_bytes != sg.input_bytes + sg.output_bytes + sg.weight_bytes:
+            problems.append(f"subgraph {sg.index}: external {sg.external_bytes:,} B != inputs + outputs + weights "
+                            f"{sg.input_bytes + sg.output_bytes + sg.weight_bytes:,} B")
+    measured = f"{_si(saved)}B kept on chip" if not problems else f"{len(problems)} subgraphs violate"
+    return not problems, measured, "external ≤ its ops' bytes", "; ".join(problems[:1])
+
+
+@_universal("dag")
+def _check_dag(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    import networkx as nx
+
+    nodes = {sg.index for sg in mg.subgraphs}
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    dangling = [(s, d) for s, d, _ in mg.subgraph_edges if s not in nodes or d not in nodes]
+    g.add_edges_from((s, d) for s, d, _ in mg.subgraph_edges)
+    problems = []
+    if dangling:
+        problems.append(f"edge {dangling[0]} names a subgraph that does not exist")
+    if not nx.is_directed_acyclic_graph(g):
+        cycle = nx.find_cycle(g)
+        problems.append("cycle " + " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}")
+    measured = f"{g.number_of_nodes()} nodes, {len(mg.subgraph_edges)} edges" + (", cyclic" if problems else "")
+    return not problems, measured, "acyclic", "; ".join(problems)
+
+
+@_universal("stages")
+def _check_stages(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    stage = {sg.index: sg.stage for sg in mg.subgraphs}
+    preds: dict[int, list[int]] = {i: [] for i in stage}
+    for s, d, _ in mg.subgraph_edges:
+        if d in preds and s in stage:
+            preds[d].append(s)
+    problems = []
+    for sg in mg.subgraphs:
+        want = 1 + max(stage[p] for p in preds[sg.index]) if preds[sg.index] else 0
+        if sg.stage != want:
+            problems.append(f"subgraph {sg.index} has stage {sg.stage}, its predecessors give {want}")
+            break
+    depth = max(stage.values()) + 1 if stage else 0
+    if not problems and mg.info.depth != depth:
+        problems.append(f"model depth {mg.info.depth} != {depth} stages")
+    return not problems, f"depth {depth}", "1 + max(pred stage)", "; ".join(problems)
+
+
+@_universal("intensity")
+def _check_intensity(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    from perfgraph.analysis import summarize
+
+    problems = []
+    for sg in mg.subgraphs:
+        want = sg.flops / sg.external_bytes if sg.external_bytes else 0.0
+        if not math.isclose(sg.intensity, want, rel_tol=1e-9, abs_tol=1e-12):
+            problems.append(f"subgraph {sg.index}: intensity {sg.intensity:.6g}, FLOPs / external bytes = {want:.6g}")
+            break
+    external = sum(sg.external_bytes for sg in mg.subgraphs)
+    flops = sum(sg.flops for sg in mg.subgraphs)
+    model = flops / external if external else 0.0
+    reported = summarize(mg, top=0)["intensity"]
+    if not math.isclose(reported, model, rel_tol=1e-9, abs_tol=1e-12):
+        problems.append(f"model intensity {reported:.6g} != total FLOPs / total external bytes {model:.6g}")
+    return not problems, f"model {model:.2f} FLOP/B", "FLOPs / ext. bytes", "; ".join(problems)
+
+
+@_universal("finite")
+def _check_finite(mg: ModelGraph) -> tuple[bool, str, str, str]:
+    checked = 0
+    problems = []
+
+    def scan(where: str, obj: Any, fields: tuple[str, ...]) -> None:
+        nonlocal checked
+        for f in fields:
+            checked += 1
+            if _bad_number(getattr(obj, f)) and not problems:
+                problems.append(f"{where}.{f} = {getattr(obj, f)!r}")
+
+    scan("model", mg.info, ("batch", "params", "macs", "flops", "ops", "subgraphs", "depth"))
+    for op in mg.ops:
+        scan(f"op {op.index}", op, ("macs", "flops", "bytes_read", "bytes_written", "weight_bytes",
+                                    "parallelism_batch", "parallelism_channels", "parallelism_spatial"))
+    for sg in mg.subgraphs:
+        scan(f"subgraph {sg.index}", sg, ("macs", "flops", "external_bytes", "input_bytes", "output_bytes",
+                                          "weight_bytes", "intensity", "parallelism_batch", "parallelism_channels",
+                                          "parallelism_spatial"))
+    for kind, edges in (("op edge", mg.op_edges), ("subgraph edge", mg.subgraph_edges)):
+        for s, d, b in edges:
+            checked += 1
+            if _bad_number(b) and not problems:
+                problems.append(f"{kind} {s}->{d} bytes = {b!r}")
+    return not problems, f"{checked:,} figures", "≥ 0, not NaN or inf", "; ".join(problems)
+
+
+def universal_checks(mg: ModelGraph) -> list[CheckResult]:
+    """Run every universal check; a check that raises on a corrupted graph fails with the exception."""
+    results = []
+    for name, fn in UNIVERSAL.items():
+        try:
+            ok, measured, expected, detail = fn(mg)
+        except Exception as exc:  # noqa: BLE001 - a corrupted graph may break a check's own arithmetic
+            ok, measured, expected, detail = False, "check raised", "no error", f"{type(exc).__name__}: {exc}"
+        results.append(CheckResult(name, PASS if ok else FAIL, measured, expected, detail=detail))
+    return results
+
+
+# --------------------------------------------------------------------------------------------------
+# Family profiles
+# --------------------------------------------------------------------------------------------------
+
+TV = "torchvision 0.29 weight metadata (docs.pytorch.org/vision/stable/models), DEFAULT weights"
+
+
+@dataclass(frozen=True)
+class Member:
+    """Published figures of one family member at its eval crop."""
+
+    macs: float  # conv + matmul MACs per sample (torchvision's "GFLOPS")
+    params: int
+    crop: int  # eval crop the MACs refer to
+    depth: int  # expected stages, derived from published layer counts
+    depth_source: str
+    paper: str  # the original paper's figures, for the source string
+    activations: tuple[str, ...] | None = None  # overrides the family's, where a member differs
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: float
+    hi: float
+    source: str
+
+    def contains(self, x: float) -> bool:
+        return self.lo <= x <= self.hi
+
+
+@dataclass(frozen=True)
+class FamilyProfile:
+    name: str
+    pattern: str  # regex on the model name for --family auto
+    members: dict[str, Member]
+    conv_share: Range  # conv MACs / all MACs
+    work_share: Range  # FLOPs in conv/matmul/attention ops (2 x MACs) / all FLOPs
+    intensity: Range  # model FLOP/B at batch 1, fp32, eval crop
+    depthwise: bool  # depthwise convs present (True) or absent (False)
+    depthwise_source: str
+    activations: tuple[str, ...]  # activation functions that must appear
+    gates: tuple[str, ...]  # others allowed (e.g. sigmoid gates of squeeze-excite)
+    activations_source: str
+
+
+# Activation ops (aten base names, in-place suffix stripped) and the name they go by; ReLU6 is hardtanh(0, 6).
+ACTIVATION_OPS = {"relu": "relu", "hardtanh": "relu6", "hardswish": "hardswish", "silu": "silu", "gelu": "gelu",
+                  "sigmoid": "sigmoid", "hardsigmoid": "hardsigmoid", "leaky_relu": "leaky_relu", "elu": "elu",
+                  "mish": "mish", "tanh": "tanh", "prelu": "prelu", "celu": "celu", "selu": "selu"}
+
+_MEASURED = "perfgraph measurement, batch 1, fp32, eval crop"
+
+
+def _resnet(n: int, macs: float, params: int, paper_g: float) -> Member:
+    return Member(macs, params, 224, n, f"He et al. 2015 Table 1: ResNet-{n} has {n} weighted layers on its main "
+                                         "path; one fused kernel (conv+bn+relu, pooling joined) per layer",
+                  f"He et al. 2015 Table 1: {paper_g}e9 FLOPs (multiply-adds)")
+
+
+def _vgg(n: int, bn: bool, macs: float, params: int, paper_m: int) -> Member:
+    return Member(macs, params, 224, n + 1,
+                  f"Simonyan & Zisserman 2014 Table 1: VGG-{n} has {n} weight layers (13 conv + 3 FC for VGG-16), "
+                  "one kernel each, plus the adaptive average pool",
+                  f"Simonyan & Zisserman 2014 Table 2: {paper_m} M parameters" + (" (without batch norm)" if bn else ""))
+
+
+def _effnet_depth(repeats: list[int]) -> int:
+    # stem + MBConv blocks (2 weight layers when expansion 1, i.e. stage 1; else 3) + head conv + FC,
+    # plus 3 dependent kernels per squeeze-excite (pool, FC+act, FC+sigmoid; every block has one).
+    blocks = sum(repeats)
+    return 1 + 2 * repeats[0] + 3 * (blocks - repeats[0]) + 2 + 3 * blocks
+
+
+def _effnet(k: int, macs: float, params: int, crop: int, paper: str, depth_coef: float) -> Member:
+    base = [1, 2, 2, 3, 3, 4, 1]
+    repeats = [math.ceil(r * depth_coef) for r in base]
+    d = _effnet_depth(repeats)
+    return Member(macs, params, crop, d,
+                  f"Tan & Le 2019 Table 1 (B0 stages {base}) scaled by depth coefficient {depth_coef} -> "
+                  f"{sum(repeats)} MBConv blocks with squeeze-excite: weight layers + 3 kernels per SE = {d}",
+                  f"Tan & Le 2019 Table 2: EfficientNet-B{k} {paper}")
+
+
+def _vit(layers: int, macs: float, params: int, crop: int, paper: str) -> Member:
+    return Member(macs, params, crop, 9 * layers + 3,
+                  f"Dosovitskiy et al. 2020 Table 1: {layers} encoder layers; 9 dependent kernels per layer (LN, "
+                  "QKV, scale, QK^T+softmax, PV, out-proj+residual, LN, fc1+GELU, fc2+residual) + patch embedding, "
+                  "class token, head",
+                  paper)
+
+
+def _convnext(blocks: tuple[int, ...], macs: float, params: int, paper: str) -> Member:
+    n = sum(blocks)
+    return Member(macs, params, 224, 3 * n + 6,
+                  f"Liu et al. 2022 §2.2: stage blocks {blocks} = {n} blocks; 3 dependent kernels per block "
+                  "(dwconv7x7+LN, Linear+GELU, Linear+scale+residual) + stem, 3 downsamplers, head",
+                  paper)
+
+
+FAMILIES: dict[str, FamilyProfile] = {
+    "resnet": FamilyProfile(
+        name="resnet",
+        pattern=r"^resnet(18|34|50|101|152)$",
+        members={
+            "resnet18": _resnet(18, 1.814e9, 11_689_512, 1.8),
+            "resnet34": _resnet(34, 3.664e9, 21_797_672, 3.6),
+            "resnet50": _resnet(50, 4.089e9, 25_557_032, 3.8),
+            "resnet101": _resnet(101, 7.801e9, 44_549_160, 7.6),
+            "resnet152": _resnet(152, 11.514e9, 60_192_808, 11.3),
+        },
+        conv_share=Range(0.99, 1.0, "He et al. 2015 §3.4: every layer is a conv except the final 1000-way FC "
+                                    "(0.5-2 M MACs of 1.8-11.5 G)"),
+        work_share=Range(0.98, 1.0, f"batch norm (4 FLOPs) + ReLU (1) per activation element against k²·C_in MACs "
+                                    f"per output element; {_MEASURED}: 0.9925-0.997"),
+        intensity=Range(20.0, 125.0, f"{_MEASURED}: resnet18-152 span 39.5-61.8 FLOP/B; range = 0.5x min .. 2x max"),
+        depthwise=False,
+        depthwise_source="He et al. 2015: dense 3x3 and 1x1 convolutions only",
+        activations=("relu",), gates=(),
+        activations_source="He et al. 2015 §3.2: ReLU after each BN and after each residual addition",
+    ),
+    "mobilenet": FamilyProfile(
+        name="mobilenet",
+        pattern=r"^mobilenet_v(2|3_large|3_small)$",
+        members={
+            "mobilenet_v2": Member(0.301e9, 3_504_872, 224, 53,
+                                   "Sandler et al. 2018 Table 2: 53 weight layers (stem, 17 bottlenecks, 1x1 conv, FC); "
+                                   "one kernel each",
+                                   "Sandler et al. 2018 Table 4: 300 M MAdds, 3.4 M parameters",
+                                   activations=("relu6",)),
+            "mobilenet_v3_large": Member(0.217e9, 5_483_032, 224, 72,
+                                         "Howard et al. 2019 Table 1: 48 weight layers + 3 kernels for each of 8 "
+                                         "squeeze-excite blocks = 72",
+                                         "Howard et al. 2019 Table 3: 219 M MAdds, 5.4 M parameters",
+                                         activations=("hardswish", "relu")),
+            "mobilenet_v3_small": Member(0.057e9, 2_542_856, 224, 63,
+                                         "Howard et al. 2019 Table 2: 36 weight layers + 3 kernels for each of 9 "
+                                         "squeeze-excite blocks = 63",
+                                         "Howard et al. 2019 Table 3: 56 M MAdds, 2.5 M parameters",
+                                         activations=("hardswish", "relu")),
+        },
+        conv_share=Range(0.95, 1.0, "Sandler et al. 2018 Table 2 / Howard et al. 2019 Tables 1-2: all layers are "
+                                    "convs but the classifier (1.3-1.6 M MACs of 57-301 M)"),
+        work_share=Range(0.90, 1.0, f"depthwise 3x3 convs do 9 MACs per element while BN + ReLU6 add 5 FLOPs; "
+                                    f"{_MEASURED}: 0.937-0.949"),
+        intensity=Range(2.3, 19.0, f"{_MEASURED}: members span 4.7-9.3 FLOP/B (depthwise-separable convs reuse "
+                                   "little data, Sandler et al. 2018 §5); range = 0.5x min .. 2x max"),
+        depthwise=True,
+        depthwise_source="Sandler et al. 2018 §3.1 / Howard et al. 2019 §5: depthwise-separable convolutions",
+        activations=("relu6",), gates=("relu", "hardswish", "hardsigmoid"),
+        activations_source="Sandler et al. 2018 §3 (ReLU6); Howard et al. 2019 §5.2 (h-swish, ReLU, hard-sigmoid "
+                           "gates in squeeze-excite)",
+    ),
+    "efficientnet": FamilyProfile(
+        name="efficientnet",
+        pattern=r"^efficientnet_b[0-7]$",
+        members={
+            "efficientnet_b0": _effnet(0, 0.386e9, 5_288_548, 224, "0.39 B FLOPs, 5.3 M parameters", 1.0),
+            "efficientnet_b1": _effnet(1, 0.687e9, 7_794_184, 240, "0.70 B FLOPs, 7.8 M parameters", 1.1),
+            "efficientnet_b2": _effnet(2, 1.088e9, 9_109_994, 288, "1.0 B FLOPs, 9.2 M parameters", 1.2),
+            "efficientnet_b3": _effnet(3, 1.827e9, 12_233_232, 300, "1.8 B FLOPs, 12 M parameters", 1.4),
+            "efficientnet_b4": _effnet(4, 4.394e9, 19_341_616, 380, "4.2 B FLOPs, 19 M parameters", 1.8),
+            "efficientnet_b5": _effnet(5, 10.266e9, 30_389_784, 456, "9.9 B FLOPs, 30 M parameters", 2.2),
+            "efficientnet_b6": _effnet(6, 19.068e9, 43_040_704, 528, "19 B FLOPs, 43 M parameters", 2.6),
+            "efficientnet_b7": _effnet(7, 37.746e9, 66_347_960, 600, "37 B FLOPs, 66 M parameters", 3.1),
+        },
+        conv_share=Range(0.98, 1.0, "Tan & Le 2019 Table 1: all layers are convs but the classifier FC"),
+        work_share=Range(0.90, 1.0, f"MBConv: depthwise convs, BN, SiLU and squeeze-excite add element-wise work; "
+                                    f"{_MEASURED}: 0.953-0.969 (b0-b4)"),
+        intensity=Range(3.9, 30.0, f"{_MEASURED}: b0-b4 span 7.8-12.6 FLOP/B; range = 0.5x min .. 2x max (b5-b7 "
+                                   "use larger crops)"),
+        depthwise=True,
+        depthwise_source="Tan & Le 2019 §4: MBConv blocks (depthwise convolutions, Sandler et al. 2018)",
+        activations=("silu",), gates=("sigmoid",),
+        activations_source="Tan & Le 2019 §4 (Swish = SiLU), squeeze-excite sigmoid gates (Hu et al. 2018)",
+    ),
+    "vgg": FamilyProfile(
+        name="vgg",
+        pattern=r"^vgg(11|13|16|19)(_bn)?$",
+        members={
+            "vgg11": _vgg(11, False, 7.609e9, 132_863_336, 133),
+            "vgg11_bn": _vgg(11, True, 7.609e9, 132_868_840, 133),
+            "vgg13": _vgg(13, False, 11.308e9, 133_047_848, 133),
+            "vgg13_bn": _vgg(13, True, 11.308e9, 133_053_736, 133),
+            "vgg16": _vgg(16, False, 15.47e9, 138_357_544, 138),
+            "vgg16_bn": _vgg(16, True, 15.47e9, 138_365_992, 138),
+            "vgg19": _vgg(19, False, 19.632e9, 143_667_240, 144),
+            "vgg19_bn": _vgg(19, True, 19.632e9, 143_678_248, 144),
+        },
+        conv_share=Range(0.97, 1.0, "Simonyan & Zisserman 2014 Table 1: three FC layers (4096, 4096, 1000) = "
+                                    "124 M MACs of 7.6-19.6 G; the rest are 3x3 convs"),
+        work_share=Range(0.99, 1.0, f"3x3 convs over 64-512 channels: thousands of MACs per element against one "
+                                    f"ReLU FLOP; {_MEASURED}: 0.997-0.9995"),
+        intensity=Range(13.0, 120.0, f"{_MEASURED}: vgg11-19 span 27.4-59.7 FLOP/B (the 124 M FC weights, 0.5 GB, "
+                                     "dominate the bytes); range = 0.5x min .. 2x max"),
+        depthwise=False,
+        depthwise_source="Simonyan & Zisserman 2014: dense 3x3 convolutions only",
+        activations=("relu",), gates=(),
+        activations_source="Simonyan & Zisserman 2014 §2.1: every hidden layer is followed by ReLU",
+    ),
+    "vit": FamilyProfile(
+        name="vit",
+        pattern=r"^vit_[blh]_(14|16|32)$",
+        members={
+            "vit_b_16": _vit(12, 17.564e9, 86_567_656, 224,
+                             "ViT-B/16 = DeiT-B at 224: 17.5 G FLOPs (multiply-adds) in Liu et al. 2021 (Swin) "
+                             "Table 1; Dosovitskiy et al. 2020 Table 1: 86 M parameters"),
+            "vit_b_32": _vit(12, 4.409e9, 88_224_232, 224, "Dosovitskiy et al. 2020 Table 1: ViT-Base 86 M parameters "
+                                                           "(+1.7 M for 32x32 patches)"),
+            "vit_l_16": _vit(24, 61.555e9, 304_326_632, 224, "Dosovitskiy et al. 2020 Table 1: ViT-Large 307 M "
+                                                             "parameters"),
+            "vit_l_32": _vit(24, 15.378e9, 306_535_400, 224, "Dosovitskiy et al. 2020 Table 1: ViT-Large 307 M "
+                                                             "parameters"),
+            "vit_h_14": _vit(32, 1016.717e9, 633_470_440, 518, "Dosovitskiy et al. 2020 Table 1: ViT-Huge 632 M "
+                                                               "parameters; SWAG weights at 518 (Singh et al. 2022)"),
+        },
+        conv_share=Range(0.0, 0.05, "Dosovitskiy et al. 2020 Eq. 1-4: only the patch embedding is a conv (a linear "
+                                    "projection of patches); the encoder is matmuls and attention"),
+        work_share=Range(0.98, 1.0, f"LayerNorm, GELU and softmax are a few FLOPs per element against hidden-size "
+                                    f"MACs; {_MEASURED}: 0.998-0.999"),
+        intensity=Range(10.0, 130.0, f"{_MEASURED}: b_16..l_32 span 21.4-64.2 FLOP/B; range = 0.5x min .. 2x max"),
+        depthwise=False,
+        depthwise_source="Dosovitskiy et al. 2020: no convolution but the patch embedding",
+        activations=("gelu",), gates=(),
+        activations_source="Dosovitskiy et al. 2020 §3.1: the MLP has two layers with a GELU non-linearity",
+    ),
+    "convnext": FamilyProfile(
+        name="convnext",
+        pattern=r"^convnext_(tiny|small|base|large)$",
+        members={
+            "convnext_tiny": _convnext((3, 3, 9, 3), 4.456e9, 28_589_128, "Liu et al. 2022 Table 1: 4.5 G FLOPs, 28 M"),
+            "convnext_small": _convnext((3, 3, 27, 3), 8.684e9, 50_223_688, "Liu et al. 2022 Table 1: 8.7 G FLOPs, 50 M"),
+            "convnext_base": _convnext((3, 3, 27, 3), 15.355e9, 88_591_464, "Liu et al. 2022 Table 1: 15.4 G, 89 M"),
+            "convnext_large": _convnext((3, 3, 27, 3), 34.361e9, 197_767_336, "Liu et al. 2022 Table 1: 34.4 G, 198 M"),
+        },
+        conv_share=Range(0.005, 0.15, "Liu et al. 2022 Fig. 4: the 1x1 'pointwise' layers are Linear layers on "
+                                      "channels-last tensors in torchvision's CNBlock; convs are the 4x4 stem, 7x7 "
+                                      f"depthwise and 2x2 downsamplers; {_MEASURED}: 0.031-0.066"),
+        work_share=Range(0.98, 1.0, f"LayerNorm, GELU and layer scale against 4x-expanded MLP MACs; {_MEASURED}: "
+                                    "0.996-0.998"),
+        intensity=Range(19.0, 120.0, f"{_MEASURED}: tiny-large span 38.8-59.1 FLOP/B; range = 0.5x min .. 2x max"),
+        depthwise=True,
+        depthwise_source="Liu et al. 2022 §2.4: 7x7 depthwise convolution in every block",
+        activations=("gelu",), gates=(),
+        activations_source="Liu et al. 2022 §2.5: ReLU replaced by GELU, one per block",
+    ),
+}
+
+FAMILY_CHOICES = ("auto", *FAMILIES, "none")
+
+
+def detect_family(name: str) -> str | None:
+    """The family whose name pattern matches a model name (torchvision names), else None."""
+    base = name.split(":", 1)[1] if name.startswith("torchvision:") else name
+    for fam in FAMILIES.values():
+        if re.match(fam.pattern, base):
+            return fam.name
+    return None
+
+
+def _activation_names(mg: ModelGraph) -> set[str]:
+    found = set()
+    for op in mg.ops:
+        base = op.target.split(".")[1] if op.target.startswith("aten.") and "." in op.target else op.target
+        base = base.rstrip("_")
+        if base in ACTIVATION_OPS:
+            found.add(ACTIVATION_OPS[base])
+    return found
+
+
+def _is_depthwise(op) -> bool:
+    return op.kind == "conv" and op.groups > 1 and len(op.output_shape) >= 2 and op.groups == op.output_shape[1]
+
+
+def _fmt_g(x: float) -> str:
+    return f"{x / 1e9:.3f} G"
+
+
+def family_checks(mg: ModelGraph, family: str) -> list[CheckResult]:
+    prof = FAMILIES[family]
+    info = mg.info
+    base = info.name.split(":", 1)[1] if info.name.startswith("torchvision:") else info.name
+    member = prof.members.get(base)
+    batch = max(int(info.batch or 1), 1)
+    crop = info.input_shape[-1] if info.input_shape else None
+    results: list[CheckResult] = []
+
+    def add(name: str, ok: bool | None, measured: str, expected: str, source: str, why_skip: str = "") -> None:
+        status = SKIP if ok is None else (PASS if ok else FAIL)
+        results.append(CheckResult(name, status, measured, expected, group=family, source=source,
+                                   detail=why_skip if ok is None else ""))
+
+    # --- per member: published MACs, parameters, depth --------------------------------------------
+    if member is None:
+        add("published", None, "-", f"{', '.join(prof.members)}", TV,
+            f"{info.name} is not a profiled member: MACs, params, depth not checked")
+    else:
+        macs = info.macs / batch
+        tol = max(0.02 * member.macs, 0.5e6)  # 2 %, or the 3 decimals torchvision prints
+        if crop != member.crop:
+            add("macs", None, _fmt_g(macs), f"{_fmt_g(member.macs)} at {member.crop}px", f"{TV}; {member.paper}",
+                f"traced at {crop}px, published at {member.crop}px")
+        else:
+            add("macs", abs(macs - member.macs) <= tol, f"{_fmt_g(macs)}/sample",
+                f"{_fmt_g(member.macs)} ± {tol / member.macs:.0%}", f"{TV} (GFLOPS = conv+matmul MACs); {member.paper}")
+        add("params", abs(info.params - member.params) <= 0.005 * member.params, f"{info.params:,}",
+            f"{member.params:,} ± 0.5%", f"{TV}; {member.paper}")
+        lo, hi = math.floor(0.9 * member.depth), math.ceil(1.1 * member.depth)
+        add("depth", lo <= info.depth <= hi, f"{info.depth} stages", f"{lo}-{hi} (≈{member.depth})",
+            member.depth_source)
+
+    # --- family-wide structure ------------------------------------------------------------------
+    mac_total = sum(op.macs for op in mg.ops)
+    conv_macs = sum(op.macs for op in mg.ops if op.kind == "conv")
+    if mac_total:
+        share = conv_macs / mac_total
+        add("conv_share", prof.conv_share.contains(share), f"{share:.4f}",
+            f"{prof.conv_share.lo:g}-{prof.conv_share.hi:g}", prof.conv_share.source)
+    else:
+        add("conv_share", False, "no MACs", f"{prof.conv_share.lo:g}-{prof.conv_share.hi:g}", prof.conv_share.source)
+
+    work = sum(2 * op.macs for op in mg.ops if op.kind in MAC_KINDS)
+    flops = sum(op.flops for op in mg.ops)
+    work_share = work / flops if flops else 0.0
+    add("work_share", prof.work_share.contains(work_share), f"{work_share:.4f}",
+        f"{prof.work_share.lo:g}-{prof.work_share.hi:g}", prof.work_share.source)
+
+    dw = [op for op in mg.ops if _is_depthwise(op)]
+    dw_macs = sum(op.macs for op in dw)
+    measured = f"{len(dw)} depthwise convs" + (f" ({dw_macs / mac_total:.1%} of MACs)" if dw and mac_total else "")
+    add("depthwise", bool(dw) == prof.depthwise, measured, "present" if prof.depthwise else "none",
+        prof.depthwise_source)
+
+    found = _activation_names(mg)
+    required = set(member.activations if member and member.activations else prof.activations)
+    allowed = required | set(prof.gates)
+    ok = required <= found and found <= allowed
+    add("activations", ok, ", ".join(sorted(found)) or "none",
+        ", ".join(sorted(required)) + (f" (may also use {', '.join(sorted(allowed - required))})"
+                                       if allowed - required else ""),
+        prof.activations_source)
+
+    external = sum(sg.external_bytes for sg in mg.subgraphs)
+    intensity = sum(sg.flops for sg in mg.subgraphs) / external if external else 0.0
+    expected = f"{prof.intensity.lo:g}-{prof.intensity.hi:g} FLOP/B"
+    why = ""
+    if batch != 1:
+        why = f"range is for batch 1 (traced at batch {batch})"
+    elif info.dtype != "fp32":
+        why = f"range is for fp32 (traced as {info.dtype})"
+    elif member is not None and crop != member.crop:
+        why = f"range is for the {member.crop}px eval crop (traced at {crop}px)"
+    add("intensity", None if why else prof.intensity.contains(intensity), f"{intensity:.2f} FLOP/B", expected,
+        prof.intensity.source, why)
+    return results
+
+
+def run_checks(mg: ModelGraph, family: str = "auto") -> CheckReport:
+    """Universal checks, then the family profile (`auto`: by model name; `none`: universal only)."""
+    family = (family or "auto").lower()
+    if family not in FAMILY_CHOICES:
+        raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILY_CHOICES)}")
+    note = ""
+    chosen: str | None
+    if family == "auto":
+        chosen = detect_family(mg.info.name)
+        note = (f"family {chosen} (detected from the name)" if chosen
+                else f"no family profile matches {mg.info.name}: universal checks only")
+    elif family == "none":
+        chosen, note = None, "universal checks only (--family none)"
+    else:
+        chosen, note = family, f"family {family} (as asked)"
+    report = CheckReport(mg.info.name, mg.info.id, chosen, note, universal_checks(mg))
+    if chosen:
+        report.results += family_checks(mg, chosen)
+    return report

@@ -1,0 +1,209 @@
+"""`perfgraph calibrate` and `perfgraph validate`: measure this machine, predict eager latency, compare."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import click
+
+from perfgraph.cli import output
+from perfgraph.cli.main import cli
+
+NOISY_OTHER_CPU = 0.15  # other processes took more than this share of the CPUs: figures are suspect
+
+
+def _default_threads() -> int:
+    from perfgraph.measure.calibrate import thread_default
+
+    return thread_default()
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:+.1f} %"
+
+
+def _share(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f} %"
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:.3f}" if s < 0.01 else f"{s * 1e3:.2f}" if s < 1 else f"{s * 1e3:.0f}"
+
+
+@cli.command()
+@click.option("--threads", "-t", type=click.IntRange(min=1), default=None,
+              help="Threads (torch.set_num_threads) [default: physical cores].")
+@click.option("--dtype", "dtypes", default="fp32", show_default=True, metavar="LIST",
+              help="Comma-separated: fp32,bf16 (bf16 only where the CPU has avx512_bf16 / amx_bf16).")
+@click.option("--quick", is_flag=True, help="A small grid (under 30 s): for tests and a first look.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="auto: the GPU when torch sees CUDA, else the CPU.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the profile [default: $PERFGRAPH_HOME/calibration/local-<threads>t.json, "
+                   "PERFGRAPH_HOME defaulting to ~/.perfgraph].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def calibrate(threads, dtypes, quick, device, out_path, as_json):
+    """Microbenchmark this machine and store a calibration profile for `perfgraph validate`.
+
+    Times GEMMs, convolutions (dense, grouped, depthwise), elementwise ops, norms, reductions, pooling,
+    memory bandwidth per cache level and per-op dispatch overhead with torch, at a fixed thread count,
+    under inference_mode. Never runs a model. About 2-3 minutes; --quick under 30 s.
+
+    \b
+    Examples:
+      perfgraph calibrate                    # all physical cores, fp32
+      perfgraph calibrate --threads 1 --quick
+      perfgraph calibrate --dtype fp32,bf16 --out my-profile.json
+    """
+    import time
+
+    from perfgraph.engine.calibrated import default_profile_path
+    from perfgraph.measure.calibrate import run_calibration, table_quality
+
+    dts = tuple(d.strip().lower() for d in dtypes.split(",") if d.strip())
+    if not dts:
+        raise click.UsageError("--dtype needs at least one of fp32, bf16")
+    if device != "cuda" and threads is None:
+        threads = _default_threads()
+    notes: list[str] = []
+    t0 = time.perf_counter()
+    profile = run_calibration(threads=threads, dtypes=dts, quick=quick, device=device,
+                              progress=lambda total: output.progress(total, "calibrating"), notes=notes)
+    kind = profile.device.get("kind", "cpu")
+    path = Path(out_path) if out_path else default_profile_path(threads, kind, str(profile.device.get("name", "")))
+    profile.save(path)
+    quality = table_quality(profile)
+    summary = {
+        "profile": str(path), "device": profile.device, "threads": threads if kind == "cpu" else None,
+        "dtypes": profile.dtypes, "quick": quick, "seconds": round(time.perf_counter() - t0, 1),
+        "overhead": profile.overhead, "levels": profile.levels, "noise": profile.noise, "tables": quality,
+        "notes": notes,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
+    oh = profile.overhead
+    output.print_rows([
+        {"what": "device", "value": f"{profile.device.get('name')} ({kind}"
+                                    + (f", {threads} threads)" if kind == "cpu" else ")")},
+        {"what": "dispatch (tiny op)", "value": f"{oh['dispatch_s'] * 1e6:.2f} us"},
+        {"what": "view / alloc", "value": f"{oh['view_s'] * 1e6:.2f} / {oh['alloc_s'] * 1e6:.2f} us"},
+        {"what": "nn.Module call", "value": f"{oh['module_call_s'] * 1e6:.2f} us; wrappers "
+                                            + ", ".join(f"{k} {v * 1e6:.1f}" for k, v in oh['module_extra_s'].items())
+                                            + " us"},
+        *[{"what": f"bandwidth {lv['name']}", "value": f"{lv['copy_bytes_per_s'] / 1e9:.1f} GB/s copy, "
+                                                       f"{lv['add_bytes_per_s'] / 1e9:.1f} GB/s add "
+                                                       f"({output.human(lv['capacity_bytes'], 'B')})"}
+          for lv in profile.levels],
+        {"what": "noise (IQR/median)", "value": f"median {_share(profile.noise['median_iqr_over_median'])}, "
+                                                f"p90 {_share(profile.noise['p90_iqr_over_median'])} over "
+                                                f"{profile.noise['timings']} timings"},
+        {"what": "machine load", "value": f"load {profile.noise['load_before']:.2f} -> {profile.noise['load_after']:.2f}; "
+                                          f"other processes used {_share(profile.noise['other_cpu_share'])} of the CPUs"},
+        {"what": "took", "value": f"{summary['seconds']:.1f} s"},
+        {"what": "profile", "value": str(path)},
+    ], title="calibration")
+    output.print_rows([{"dtype": q["dtype"], "table": q["table"], "points": q["points"],
+                        "best": output.human(q["best_rate"], "FLOP/s" if q["work"] == "flops" else "B/s"),
+                        "interp. error (LOO median)": _share(q["loo_median_err"]),
+                        "noise": _share(q["median_noise"])} for q in quality], title="tables")
+    for note in notes:
+        output.console.print(f"[yellow]note:[/] {note}")
+    if not math.isnan(profile.noise["other_cpu_share"]) and profile.noise["other_cpu_share"] > NOISY_OTHER_CPU:
+        output.console.print("[yellow]warning:[/] other processes were busy while calibrating; "
+                             "run again on a quiet machine for trustworthy numbers")
+
+
+def _parse_batches(text: str) -> list[int]:
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: write batch sizes like 1,8") from None
+    if not out or any(b < 1 for b in out):
+        raise click.BadParameter(f"{text!r}: batch sizes must be positive integers")
+    return out
+
+
+@cli.command()
+@click.argument("models", nargs=-1, required=True)
+@click.option("--batch", "-b", "batches", default="1", show_default=True, metavar="LIST",
+              help="Comma-separated batch sizes, e.g. 1,8.")
+@click.option("--threads", "-t", type=click.IntRange(min=1), default=None,
+              help="Threads [default: physical cores]; the profile local-<threads>t.json must exist.")
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(min=1), help="Timed runs (median).")
+@click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0), help="Untimed runs first.")
+@click.option("--dtype", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16"]))
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Model parameter, repeatable.")
+@click.option("--input-shape", default=None, metavar="N,C,H,W", help="Input shape (user models).")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None,
+              help="Calibration profile [default: the one for this thread count].")
+@click.option("--json", "as_json", is_flag=True, help="Rows and summary as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Rows as CSV.")
+def validate(models, batches, threads, runs, warmup, dtype, params, input_shape, profile_path, as_json, as_csv):
+    """Measure MODELS' real eager latency here and compare with the calibrated prediction.
+
+    Each model is built with weights=None on the CPU, run under inference_mode at a fixed thread count
+    (warm-up, then the median of --runs), and traced for the prediction. Prints predicted vs measured,
+    the error per model, and a summary: median |error| and the share within ±10 % and ±20 %, with the
+    machine's load while measuring.
+
+    \b
+    Examples:
+      perfgraph calibrate && perfgraph validate resnet18 mobilenet_v2 --batch 1,8
+      perfgraph validate synthetic:mlp -p width=2048 --runs 20 --csv
+    """
+    from perfgraph.engine.calibrated import CalibrationProfile, default_profile_path
+    from perfgraph.ingest.sources import parse_params, parse_shape
+    from perfgraph.measure.validate import error_summary, validate_one
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv are exclusive")
+    bs = _parse_batches(batches)
+    threads = threads or _default_threads()
+    path = Path(profile_path) if profile_path else default_profile_path(threads)
+    profile = CalibrationProfile.load(path)
+    if profile.device.get("kind") == "cpu" and profile.device.get("threads") not in (None, threads):
+        raise click.UsageError(f"{path} was calibrated with {profile.device.get('threads')} threads, "
+                               f"not {threads}: pass --threads {profile.device.get('threads')} or calibrate again")
+    device = "cuda" if profile.device.get("kind") == "cuda" else "cpu"
+    pp = parse_params(params)
+    shape = parse_shape(input_shape) if input_shape else None
+    rows = []
+    jobs = [(m, b) for m in models for b in bs]
+    with output.progress(len(jobs), "validating") as advance:
+        for m, b in jobs:
+            advance(f"{m} batch {b}")
+            rows.append(validate_one(m, profile, batch=b, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
+                                     input_shape=shape, params=pp, device=device))
+    summary = error_summary([r.error for r in rows])
+    shares = [r.other_cpu_share for r in rows if not math.isnan(r.other_cpu_share)]
+    conditions = {"threads": threads, "runs": runs, "warmup": warmup, "profile": str(path),
+                  "profile_created": profile.created, "profile_quick": profile.quick,
+                  "max_other_cpu_share": max(shares) if shares else float("nan"),
+                  "median_noise": sorted(r.noise for r in rows)[len(rows) // 2]}
+    if as_json:
+        click.echo(json.dumps({"rows": [r.as_dict() for r in rows], "summary": summary, "conditions": conditions},
+                              indent=2))
+        return
+    if as_csv:
+        output.write_csv([r.as_dict() for r in rows], stream=sys.stdout)
+        return
+    output.print_rows([{"model": r.model, "batch": r.batch, "predicted ms": _ms(r.predicted_s),
+                        "measured ms": _ms(r.measured_s), "error": _pct(r.error), "noise": _share(r.noise),
+                        "others' CPU": _share(r.other_cpu_share)} for r in rows],
+                      title=f"eager latency, {dtype}, {threads} threads (median of {runs} runs)")
+    output.print_rows([
+        {"what": "models x batches", "value": str(summary["n"])},
+        {"what": "median |error|", "value": _share(summary["median_abs_error"])},
+        {"what": "within ±10 %", "value": _share(summary["within_10pct"])},
+        {"what": "within ±20 %", "value": _share(summary["within_20pct"])},
+        {"what": "mean error (bias)", "value": _pct(summary["mean_error"])},
+        {"what": "noise (median IQR/median)", "value": _share(conditions["median_noise"])},
+        {"what": "others' CPU share (max)", "value": _share(conditions["max_other_cpu_share"])},
+    ], title="summary")
+    if conditions["max_other_cpu_share"] > NOISY_OTHER_CPU:
+        output.console.print("[yellow]warning:[/] other processes were busy while measuring; "
+                             "the measured latencies (and errors) may be inflated")

@@ -1,0 +1,671 @@
+"""`perfgraph calibrate`: microbenchmarks on this machine -> a `CalibrationProfile`.
+
+Only single ops on synthetic tensors are run, never a model (so a model validated against the
+profile played no part in fitting it).  Everything runs under `torch.inference_mode()` at a fixed
+thread count (`torch.set_num_threads`), each timing with warm-up and a median over samples
+(`measure.timing.Timer`), retried when another process disturbed it.
+
+What is measured (the grids are generic shapes, chosen once, not taken from any model):
+
+* GEMM (`F.linear`: addmm) over M x N x K from 1 to 4096 — M = 1 and 8 are the skinny batch-1/8 linear
+  layers; batched GEMM (`torch.bmm`) over batch x sequence x head-size shapes.
+* conv2d (`F.conv2d`, NCHW, as eager runs it through oneDNN): 1x1, 3x3, 5x5, 7x7 and stems, strides 1
+  and 2, channels 16..2048, outputs 7x7..112x112, batch 1 and 8; grouped convs (2..64 groups);
+  depthwise 3x3, 5x5, 7x7.
+* elementwise ops (relu, add, mul, broadcast mul, sigmoid, silu, gelu, hardswish, hardsigmoid,
+  hardtanh, strided copy) from 256 to 16 M elements; batch norm, layer norm, softmax, mean, max/avg
+  pooling, adaptive pooling and cat over sizes and inner extents.
+* memory bandwidth: copy and add over working sets from 16 KiB to 256 MiB (L1, L2, L3, DRAM).
+* overheads: a tiny op (dispatch), a view, an allocation, a bare nn.Module call, and the cost of the
+  module wrapper around conv, norm, linear, activation and pooling ops.
+
+A point's features are computed from a description of the op in the trace's own terms (an `Op` with
+the shapes, bytes and MACs the recorder would give it) by the same functions the predictor uses
+(`engine.calibrated`), so calibration and prediction cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from perfgraph.engine.calibrated import (
+    MEMORY_TABLE_FEATURES, TABLE_LAYOUT, CalibrationProfile, Table, conv_table_and_features, cross_validate,
+    gemm_table_and_features, memory_features,
+)
+from perfgraph.graph import Op
+from perfgraph.measure.timing import CpuActivity, Timer
+
+TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+@dataclass
+class Case:
+    table: str
+    op: Op  # the op as the trace would describe it
+    setup: Callable[[], Callable[[], Any]]  # builds tensors, returns the timed call
+    label: str
+    budget_s: float | None = None
+
+
+# ------------------------------------------------------------------------------------------ pseudo ops
+
+
+def _op(target: str, kind: str, out: list[int], *, esize: int, dtype: str, read: int, written: int | None = None,
+        weight: int = 0, macs: int = 0, groups: int = 1, n_inputs: int = 1) -> Op:
+    out_elems = math.prod(out) if out else 1
+    return Op(uid="calibration", model_id="calibration", index=0, name=target.split(".")[1], target=target,
+              kind=kind, macs=int(macs), flops=int(2 * macs), bytes_read=int(read),
+              bytes_written=int(out_elems * esize if written is None else written), weight_bytes=int(weight),
+              output_shape=list(out), dtype=dtype, groups=groups, inputs=list(range(n_inputs)))
+
+
+# --------------------------------------------------------------------------------------------- grids
+
+
+def conv_grid(quick: bool) -> list[tuple[int, int, int, int, int, int, int]]:
+    """(batch, C_in, H_out, C_out, kernel, stride, groups) — generic CNN shapes, capped in FLOPs."""
+    g: list[tuple[int, int, int, int, int, int, int]] = []
+    if quick:
+        for n, c, h, co, k, s in [(1, 16, 56, 16, 1, 1), (1, 64, 28, 64, 3, 1), (1, 256, 14, 256, 1, 1),
+                                  (1, 128, 14, 256, 3, 2), (1, 3, 112, 32, 3, 2), (8, 64, 14, 128, 1, 1),
+                                  (1, 512, 7, 512, 3, 1)]:
+            g.append((n, c, h, co, k, s, 1))
+        g += [(1, 32, 56, 32, 3, 1, 32), (1, 256, 14, 256, 3, 1, 256), (1, 96, 28, 96, 5, 2, 96),
+              (1, 128, 28, 128, 3, 1, 8), (1, 256, 14, 256, 3, 1, 32)]
+        return g
+    sizes = [7, 14, 28, 56, 112]
+    chans = [16, 32, 64, 128, 256, 512, 1024, 2048]
+    for h in sizes:
+        for c in chans:
+            for co in (c // 4, c, 4 * c):  # 1x1 stride 1: projections, expansions, reductions
+                if 8 <= co <= 2048:
+                    g.append((1, c, h, co, 1, 1, 1))
+            if c <= 512:
+                g.append((1, c, h, c, 3, 1, 1))  # 3x3 stride 1
+            if h <= 56 and c <= 1024:
+                g.append((1, c, h, 2 * c, 3, 2, 1))  # 3x3 stride 2, downsampling
+                g.append((1, c, h, 2 * c, 1, 2, 1))  # 1x1 stride 2 shortcut
+    for h in (14, 28):
+        for c in (32, 96, 192):
+            g.append((1, c, h, 2 * c, 5, 1, 1))
+    for co in (16, 32, 64):  # stems from 3 channels
+        for k, s, h in ((3, 2, 112), (7, 2, 112), (5, 2, 56), (11, 4, 56)):
+            g.append((1, 3, h, co, k, s, 1))
+    for h in (7, 14, 28):  # batch 8
+        for c in (32, 128, 512):
+            g.append((8, c, h, c, 3, 1, 1))
+            g.append((8, c, h, 4 * c, 1, 1, 1))
+            g.append((8, 4 * c, h, c, 1, 1, 1))
+    g.append((8, 3, 112, 64, 7, 2, 1))
+    # depthwise
+    for h in sizes:
+        for c in (16, 32, 64, 128, 256, 512, 1024):
+            if c * h * h <= 2_000_000:
+                g.append((1, c, h, c, 3, 1, c))
+                if h <= 56:
+                    g.append((1, c, h, c, 3, 2, c))
+                if h <= 56 and c >= 32:
+                    g.append((1, c, h, c, 5, 1, c))
+                if h <= 28 and c >= 64:
+                    g.append((1, c, h, c, 7, 1, c))
+    for h in (7, 14, 28, 56):
+        for c in (96, 384):
+            g.append((8, c, h, c, 3, 1, c))
+        g.append((8, 192, h, 192, 5, 2, 192))
+    # grouped
+    for h in (7, 14, 28, 56):  # channels per group alternate between sizes so the grid stays small
+        for groups in (2, 4, 8, 16, 32, 64):
+            for cpg in ((8, 32, 128) if h in (7, 28) else (16, 64)):
+                c = groups * cpg
+                if 32 <= c <= 2048:
+                    g.append((1, c, h, c, 3, 1, groups))
+        g.append((8, 256, h, 256, 3, 1, 32))
+        g.append((8, 128, h, 128, 3, 1, 8))
+    return g
+
+
+def gemm_grid(quick: bool) -> list[tuple[int, int, int]]:
+    if quick:
+        return [(1, 1000, 512), (1, 4096, 4096), (8, 1000, 2048), (64, 256, 256), (256, 768, 768),
+                (1024, 1024, 256), (16, 64, 64)]
+    g = []
+    for m in (1, 8, 64, 256, 1024, 4096):
+        for n in (64, 256, 1000, 4096):
+            for k in (64, 256, 1024, 4096):
+                g.append((m, n, k))
+    return g
+
+
+def bmm_grid(quick: bool) -> list[tuple[int, int, int, int]]:
+    """(batch, M, N, K): attention scores (L x L, K = head dim) and context (L x head dim, K = L)."""
+    if quick:
+        return [(12, 197, 197, 64), (12, 197, 64, 197), (96, 49, 49, 32)]
+    g = []
+    for b in (1, 12, 96):
+        for L in (49, 197, 784):
+            for d in (32, 64):
+                g.append((b, L, L, d))
+                g.append((b, L, d, L))
+    return g
+
+
+ELEMENTWISE = ["relu", "relu_", "hardtanh_", "add", "add_", "mul", "mul_bcast", "sigmoid", "silu", "silu_",
+               "gelu", "hardswish", "hardswish_", "hardsigmoid", "clone", "copy_"]
+
+
+def elem_sizes(quick: bool) -> list[int]:
+    return [2 ** 10, 2 ** 16, 2 ** 21] if quick else [2 ** e for e in range(8, 25, 2)]
+
+
+# --------------------------------------------------------------------------------------------- cases
+
+
+class CaseBuilder:
+    def __init__(self, torch, device: str, dtype: str):
+        self.torch = torch
+        self.F = torch.nn.functional
+        self.device = device
+        self.dtype_name = dtype
+        self.dt = getattr(torch, TORCH_DTYPES[dtype])
+        self.esize = torch.empty((), dtype=self.dt).element_size()
+        self.trace_dtype = TORCH_DTYPES[dtype]
+
+    def randn(self, *shape):
+        return self.torch.randn(*shape, device=self.device, dtype=self.dt)
+
+    def conv(self, n, c, h, co, k, s, g) -> Case:
+        hin = h * s
+        p = k // 2
+        ho = (hin + 2 * p - k) // s + 1
+        macs = n * co * ho * ho * (c // g) * k * k
+        op = _op("aten.convolution.default", "conv", [n, co, ho, ho], esize=self.esize, dtype=self.trace_dtype,
+                 read=n * c * hin * hin * self.esize, weight=co * (c // g) * k * k * self.esize, macs=macs,
+                 groups=g)
+        table, _ = conv_table_and_features(op)
+
+        def setup():
+            x, w = self.randn(n, c, hin, hin), self.randn(co, c // g, k, k)
+            return lambda: self.F.conv2d(x, w, None, s, p, 1, g)
+
+        return Case(table, op, setup, f"conv {n}x{c}x{hin}x{hin} k{k} s{s} g{g} -> {co}")
+
+    def gemm(self, m, n, k) -> Case:
+        op = _op("aten.addmm.default", "matmul", [m, n], esize=self.esize, dtype=self.trace_dtype,
+                 read=m * k * self.esize, weight=(n * k + n) * self.esize, macs=m * n * k)
+
+        def setup():
+            x, w, b = self.randn(m, k), self.randn(n, k), self.randn(n)
+            return lambda: self.F.linear(x, w, b)
+
+        return Case("gemm", op, setup, f"linear M{m} N{n} K{k}")
+
+    def bmm(self, b, m, n, k) -> Case:
+        op = _op("aten.bmm.default", "matmul", [b, m, n], esize=self.esize, dtype=self.trace_dtype,
+                 read=(b * m * k + b * k * n) * self.esize, macs=b * m * n * k)
+
+        def setup():
+            x, y = self.randn(b, m, k), self.randn(b, k, n)
+            return lambda: self.torch.bmm(x, y)
+
+        return Case("bmm", op, setup, f"bmm B{b} M{m} N{n} K{k}")
+
+    def elementwise(self, name: str, elems: int) -> Case:
+        torch, F, es = self.torch, self.F, self.esize
+        dt = self.trace_dtype
+        target = {"mul_bcast": "aten.mul.Tensor", "clone": "aten.clone.default", "copy_": "aten.copy_.default",
+                  "add": "aten.add.Tensor", "add_": "aten.add_.Tensor", "mul": "aten.mul.Tensor"}.get(
+            name, f"aten.{name}.default")
+        kind = "data" if name == "copy_" else "elementwise"
+        if name in ("add", "add_", "mul"):
+            op = _op(target, kind, [elems], esize=es, dtype=dt, read=2 * elems * es, n_inputs=2)
+        elif name == "mul_bcast":
+            hw = max(1, min(3136, elems // 16))
+            c = max(1, elems // hw)
+            elems = c * hw
+            op = _op(target, kind, [1, c, hw], esize=es, dtype=dt, read=(elems + c) * es, n_inputs=2)
+        else:
+            op = _op(target, kind, [elems], esize=es, dtype=dt, read=elems * es)
+
+        def setup():
+            x = self.randn(elems)
+            if name == "relu":
+                return lambda: torch.relu(x)
+            if name == "relu_":
+                return lambda: F.relu(x, inplace=True)
+            if name == "hardtanh_":
+                return lambda: F.hardtanh(x, 0.0, 6.0, inplace=True)
+            if name in ("add", "mul"):
+                y = self.randn(elems)
+                return (lambda: torch.add(x, y)) if name == "add" else (lambda: torch.mul(x, y))
+            if name == "add_":
+                y = self.randn(elems) * 1e-6
+                return lambda: x.add_(y)
+            if name == "mul_bcast":
+                hw_ = op.output_shape[2]
+                xv, s = x.view(1, -1, hw_, 1), self.randn(1, x.numel() // hw_, 1, 1)
+                return lambda: xv * s
+            if name == "sigmoid":
+                return lambda: torch.sigmoid(x)
+            if name == "silu":
+                return lambda: F.silu(x)
+            if name == "silu_":
+                return lambda: F.silu(x, inplace=True)
+            if name == "gelu":
+                return lambda: F.gelu(x)
+            if name == "hardswish":
+                return lambda: F.hardswish(x)
+            if name == "hardswish_":
+                return lambda: F.hardswish(x, inplace=True)
+            if name == "hardsigmoid":
+                return lambda: F.hardsigmoid(x)
+            if name == "clone":  # a strided copy, as after permute/transpose (reshape of a non-contiguous view)
+                d = 16 if elems >= 256 else 1
+                xp = x.view(d, -1).t()
+                return lambda: xp.contiguous()
+            if name == "copy_":
+                y = self.randn(elems)
+                return lambda: y.copy_(x)
+            raise ValueError(name)
+
+        return Case(name, op, setup, f"{name} {elems} elements")
+
+    def memory(self, table: str, shape: tuple[int, ...], extra: Any = None) -> Case:
+        torch, F, es, dt = self.torch, self.F, self.esize, self.trace_dtype
+        elems = math.prod(shape)
+        if table == "batch_norm":
+            c = shape[1]
+            op = _op("aten.native_batch_norm.default", "norm", list(shape), esize=es, dtype=dt, read=elems * es,
+                     weight=4 * c * es)
+
+            def setup():
+                x = self.randn(*shape)
+                rm, rv, w, b = self.randn(c), self.randn(c).abs() + 1, self.randn(c), self.randn(c)
+                return lambda: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5)
+        elif table == "layer_norm":
+            d = shape[-1]
+            op = _op("aten.native_layer_norm.default", "norm", list(shape), esize=es, dtype=dt, read=elems * es,
+                     weight=2 * d * es)
+
+            def setup():
+                x, w, b = self.randn(*shape), self.randn(d), self.randn(d)
+                return lambda: F.layer_norm(x, (d,), w, b)
+        elif table == "softmax":
+            op = _op("aten._softmax.default", "reduction", list(shape), esize=es, dtype=dt, read=elems * es)
+
+            def setup():
+                x = self.randn(*shape)
+                return lambda: torch.softmax(x, -1)
+        elif table == "mean":
+            out = [shape[0], shape[1], 1, 1]
+            op = _op("aten.mean.dim", "reduction", out, esize=es, dtype=dt, read=elems * es)
+
+            def setup():
+                x = self.randn(*shape)
+                return lambda: x.mean((2, 3), keepdim=True)
+        elif table in ("max_pool2d", "avg_pool2d"):
+            k, s, p = extra
+            n, c, h, w = shape
+            ho = (h + 2 * p - k) // s + 1
+            target = "aten.max_pool2d_with_indices.default" if table == "max_pool2d" else "aten.avg_pool2d.default"
+            op = _op(target, "pool", [n, c, ho, ho], esize=es, dtype=dt, read=elems * es)
+
+            def setup():
+                x = self.randn(*shape)
+                if table == "max_pool2d":
+                    return lambda: F.max_pool2d(x, k, s, p)
+                return lambda: F.avg_pool2d(x, k, s, p)
+        elif table == "adaptive_avg_pool2d":
+            n, c, h, w = shape
+            o = extra
+            op = _op("aten._adaptive_avg_pool2d.default", "pool", [n, c, o, o], esize=es, dtype=dt, read=elems * es)
+
+            def setup():
+                x = self.randn(*shape)
+                return lambda: F.adaptive_avg_pool2d(x, o)
+        elif table == "cat":
+            parts = extra
+            n, c, h, w = shape
+            op = _op("aten.cat.default", "data", [n, c * parts, h, w], esize=es, dtype=dt,
+                     read=elems * parts * es, n_inputs=parts)
+
+            def setup():
+                xs = [self.randn(*shape) for _ in range(parts)]
+                return lambda: torch.cat(xs, 1)
+        else:
+            raise ValueError(table)
+        return Case(table, op, setup, f"{table} {'x'.join(map(str, shape))}" + (f" {extra}" if extra else ""))
+
+
+def memory_cases(cb: CaseBuilder, quick: bool) -> list[Case]:
+    cases: list[Case] = []
+    for name in ELEMENTWISE:
+        for e in elem_sizes(quick):
+            cases.append(cb.elementwise(name, e))
+    hws = [7, 28, 112] if quick else [7, 14, 28, 56, 112]
+    chans = [64, 512] if quick else [16, 64, 256, 1024]
+    for h in hws:
+        for c in chans:
+            if c * h * h <= 4_000_000:
+                cases.append(cb.memory("batch_norm", (1, c, h, h)))
+                cases.append(cb.memory("mean", (1, c, h, h)))
+    if not quick:
+        for h in (7, 14, 28, 56):
+            cases.append(cb.memory("batch_norm", (8, 256, h, h)))
+            cases.append(cb.memory("mean", (8, 256, h, h)))
+    rows_d = [(197, 768), (3136, 96)] if quick else [
+        (r, d) for r in (49, 197, 784, 3136, 12544) for d in (96, 192, 384, 768, 1024) if r * d <= 4_000_000]
+    for r, d in rows_d:
+        cases.append(cb.memory("layer_norm", (r, d)))
+    rows_l = [(12 * 197, 197)] if quick else [
+        (b * L, L) for b in (1, 12, 96) for L in (49, 197, 784, 1000) if b * L * L <= 8_000_000]
+    for r, L in rows_l:
+        cases.append(cb.memory("softmax", (r, L)))
+    pool_shapes = [(1, 64, 112, 112)] if quick else [
+        (n, c, h, h) for n, c, h in ((1, 24, 112), (1, 64, 112), (1, 64, 56), (1, 192, 56), (1, 256, 28),
+                                     (1, 480, 28), (8, 64, 112), (8, 192, 28), (1, 832, 14), (1, 256, 13))]
+    for shp in pool_shapes:
+        cases.append(cb.memory("max_pool2d", shp, (3, 2, 1)))
+        if not quick:
+            cases.append(cb.memory("max_pool2d", shp, (2, 2, 0)))
+            cases.append(cb.memory("avg_pool2d", shp, (2, 2, 0)))
+            cases.append(cb.memory("avg_pool2d", shp, (3, 1, 1)))
+    if not quick:
+        for n, c, h, o in ((1, 256, 6, 6), (1, 512, 7, 7), (1, 256, 13, 6), (1, 512, 14, 7), (8, 512, 7, 7),
+                           (8, 256, 13, 6), (1, 2048, 10, 5)):
+            cases.append(cb.memory("adaptive_avg_pool2d", (n, c, h, h), o))
+    cat_shapes = [(1, 64, 28, 28)] if quick else [(1, c, h, h) for c, h in ((32, 56), (58, 28), (116, 14),
+                                                                            (128, 28), (256, 14), (32, 7),
+                                                                            (8, 112), (64, 56))]
+    for shp in cat_shapes:
+        cases.append(cb.memory("cat", shp, 2))
+        if not quick:
+            cases.append(cb.memory("cat", shp, 4))
+    return cases
+
+
+def table_cases(cb: CaseBuilder, quick: bool) -> list[Case]:
+    cases: list[Case] = []
+    cap = 2.5e8 if quick else 2.0e9
+    for n, c, h, co, k, s, g in conv_grid(quick):
+        case = cb.conv(n, c, h, co, k, s, g)
+        if case.op.flops <= cap:
+            cases.append(case)
+    for m, n, k in gemm_grid(quick):
+        if 2 * m * n * k <= cap and n * k * cb.esize <= 80e6:
+            cases.append(cb.gemm(m, n, k))
+    for b, m, n, k in bmm_grid(quick):
+        if 2 * b * m * n * k <= cap:
+            cases.append(cb.bmm(b, m, n, k))
+    cases += memory_cases(cb, quick)
+    return cases
+
+
+# ---------------------------------------------------------------------------------- overhead/bandwidth
+
+
+def measure_overheads(torch, device: str, timer: Timer) -> dict[str, Any]:
+    nn, F = torch.nn, torch.nn.functional
+
+    class Bare(nn.Module):
+        def forward(self, x):
+            return x
+
+    x = torch.randn(1, 4, 2, 2, device=device)
+    w = torch.randn(4, 4, 1, 1, device=device)
+    xl, wl, bl = torch.randn(1, 16, device=device), torch.randn(16, 16, device=device), torch.randn(16, device=device)
+    t = lambda fn: timer.time(fn, budget_s=0.05).median_s  # noqa: E731
+    bare = Bare()
+    conv = nn.Conv2d(4, 4, 1, bias=False).to(device)
+    bn = nn.BatchNorm2d(4).to(device).eval()
+    lin = nn.Linear(16, 16).to(device)
+    act = nn.ReLU(inplace=True)
+    pool = nn.MaxPool2d(3, 2, 1)
+    rm, rv = bn.running_mean, bn.running_var
+    out: dict[str, Any] = {
+        "dispatch_s": t(lambda: F.relu(x, inplace=True)),
+        "dispatch_alloc_s": t(lambda: torch.add(x, x)),
+        "view_s": t(lambda: x.view(-1)),
+        "alloc_s": t(lambda: torch.empty(0, device=device)),
+        "module_call_s": t(lambda: bare(x)),
+    }
+    pairs = {
+        "conv": (lambda: conv(x), lambda: F.conv2d(x, conv.weight)),
+        "norm": (lambda: bn(x), lambda: F.batch_norm(x, rm, rv, bn.weight, bn.bias, False, 0.1, 1e-5)),
+        "linear": (lambda: lin(xl), lambda: F.linear(xl, wl, bl)),
+        "act": (lambda: act(x), lambda: F.relu(x, inplace=True)),
+        "pool": (lambda: pool(x), lambda: F.max_pool2d(x, 3, 2, 1)),
+    }
+    extra = {}
+    for kind, (module_fn, functional_fn) in pairs.items():
+        extra[kind] = max(t(module_fn) - t(functional_fn), 0.5 * out["module_call_s"])
+    out["module_extra_s"] = extra
+    return out
+
+
+def bandwidth_sizes(quick: bool) -> list[int]:
+    return [2 ** 15, 2 ** 19, 2 ** 24, 2 ** 27] if quick else [2 ** e for e in range(14, 29, 2)]
+
+
+def measure_bandwidth(torch, device: str, timer: Timer, size: int, which: str) -> tuple[float, float]:
+    """(bytes/s, noise) of copy (dst.copy_(src): working set 2 n x 4 B) or add (c = a + b: 3 n x 4 B)."""
+    parts = 2 if which == "copy" else 3
+    n = max(size // (4 * parts), 256)
+    a = torch.randn(n, device=device)
+    b = torch.empty_like(a)
+    if which == "copy":
+        fn = lambda: b.copy_(a)  # noqa: E731
+    else:
+        c = torch.randn(n, device=device)
+        fn = lambda: torch.add(a, c, out=b)  # noqa: E731
+    tm = timer.time(fn)
+    return parts * n * 4 / tm.median_s, tm.noise
+
+
+# ----------------------------------------------------------------------------------------------- run
+
+
+def bf16_supported(torch) -> tuple[bool, str]:
+    from perfgraph.hardware.local import cpu_flags
+
+    flags, _, _ = cpu_flags()
+    native = {"avx512_bf16", "amx_bf16", "bf16"} & flags
+    try:
+        mkldnn_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001 - older torch
+        mkldnn_bf16 = False
+    if native:
+        return True, f"cpu flags {', '.join(sorted(native))}"
+    return False, ("no avx512_bf16 / amx_bf16 flag" + (" (oneDNN would emulate bf16 on avx512)" if mkldnn_bf16 else ""))
+
+
+def device_info(torch, device: str, threads: int) -> dict[str, Any]:
+    info: dict[str, Any] = {"kind": device, "torch": torch.__version__, "host": platform.node(),
+                            "python": platform.python_version()}
+    if device == "cuda":
+        idx = torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(idx)
+        info.update(name=torch.cuda.get_device_name(idx), threads=None, sms=props.multi_processor_count,
+                    memory_bytes=props.total_memory, capability=f"{props.major}.{props.minor}",
+                    cuda=torch.version.cuda)
+        return info
+    from perfgraph.hardware.local import cpu_flags, detect_cores
+
+    flags, model, _ = cpu_flags()
+    cores, logical, _ = detect_cores()
+    info.update(name=model, threads=threads, cores=cores, logical_cpus=logical, machine=platform.machine(),
+                simd=sorted(f for f in flags if f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "fma", "asimd",
+                                                       "sve")),
+                mkldnn=bool(torch.backends.mkldnn.is_available()),
+                parallel=torch.__config__.parallel_info().splitlines()[-1].strip())
+    return info
+
+
+def memory_levels(torch, device: str) -> list[dict[str, Any]]:
+    if device == "cuda":
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        levels = []
+        l2 = getattr(props, "L2_cache_size", 0)
+        if l2:
+            levels.append({"name": "L2", "kind": "cache", "capacity_bytes": int(l2)})
+        levels.append({"name": "DRAM", "kind": "dram", "capacity_bytes": int(props.total_memory)})
+        return levels
+    from perfgraph.hardware.local import local_spec_dict
+
+    spec = local_spec_dict()
+    cores = spec["compute_units"]["count"]
+    out = []
+    for lv in spec["memory"]:
+        cap = lv["capacity_bytes"] * (cores if lv.get("scope") == "per_unit" else 1)
+        out.append({"name": lv["name"], "kind": lv["kind"], "capacity_bytes": int(cap)})
+    return out
+
+
+def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("fp32",), quick: bool = False,
+                    device: str = "auto", progress: Callable[[int], Any] | None = None,
+                    notes: list[str] | None = None) -> CalibrationProfile:
+    """Run the microbenchmarks and return the profile (not saved).
+
+    `progress(total)` is a context manager factory yielding `advance(label)` (like `cli.output.progress`).
+    `notes` collects one-line remarks (skipped dtypes, ...).
+    """
+    import contextlib
+
+    import torch
+
+    notes = notes if notes is not None else []
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: torch sees no CUDA device")
+    prev_threads = torch.get_num_threads()
+    if device == "cpu":
+        threads = int(threads or prev_threads)
+        torch.set_num_threads(threads)
+    keep: list[str] = []
+    for dt in dtypes:
+        if dt not in TORCH_DTYPES:
+            raise ValueError(f"unknown dtype {dt!r}; choose from {', '.join(TORCH_DTYPES)}")
+        if dt == "bf16" and device == "cpu":
+            ok, why = bf16_supported(torch)
+            if not ok:
+                notes.append(f"bf16 skipped: {why}")
+                continue
+        keep.append(dt)
+    if not keep:
+        raise ValueError("no dtype left to calibrate")
+    timer = (Timer(device, budget_s=0.03, min_samples=3, max_samples=9, warmup=1, retries=1) if quick
+             else Timer(device))
+    t_start = time.perf_counter()
+    builders = {dt: CaseBuilder(torch, device, dt) for dt in keep}
+    cases = {dt: table_cases(cb, quick) for dt, cb in builders.items()}
+    bw_sizes = bandwidth_sizes(quick)
+    total = 1 + 2 * len(bw_sizes) + sum(len(c) for c in cases.values())
+    ctx = progress(total) if progress else contextlib.nullcontext(lambda label: None)
+    tables: dict[str, dict[str, Table]] = {}
+    bandwidth: dict[str, list[list[float]]] = {"copy": [], "add": []}
+    torch.manual_seed(0)
+    with CpuActivity() as activity, torch.inference_mode(), ctx as advance:
+        try:
+            advance("overheads")
+            overhead = measure_overheads(torch, device, timer)
+            for which in ("copy", "add"):
+                for size in bw_sizes:
+                    advance(f"bandwidth {which} {size / 2 ** 20:g} MiB")
+                    bw, _ = measure_bandwidth(torch, device, timer, size, which)
+                    bandwidth[which].append([float(size), bw])
+            for dt, dt_cases in cases.items():
+                tabs: dict[str, Table] = {}
+                for case in dt_cases:
+                    advance(f"{dt} {case.label}")
+                    fn = case.setup()
+                    tm = timer.time(fn, budget_s=case.budget_s)
+                    del fn
+                    tab = tabs.get(case.table)
+                    if tab is None:
+                        if case.table in TABLE_LAYOUT:
+                            feats, scales, work = TABLE_LAYOUT[case.table]
+                        else:
+                            feats, scales = MEMORY_TABLE_FEATURES.get(case.table, (["elems"], [1.0]))
+                            work = "bytes"
+                        tab = tabs[case.table] = Table(case.table, list(feats), list(scales), work)
+                    f, work_amount = point_features(case)
+                    tab.add(f, work_amount, tm.median_s, tm.noise, case.label)
+                tables[dt] = tabs
+        finally:
+            if device == "cpu":
+                torch.set_num_threads(prev_threads)
+    duration = time.perf_counter() - t_start
+    levels = memory_levels(torch, device)
+    profile = CalibrationProfile(device=device_info(torch, device, threads or 0), overhead=overhead,
+                                 bandwidth=bandwidth, levels=levels, tables=tables, quick=quick,
+                                 created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                                 duration_s=round(duration, 2))
+    for lv in profile.levels:  # bandwidth with a working set of half the level (the largest set for DRAM)
+        ws = lv["capacity_bytes"] / 2 if lv["kind"] == "cache" else float("inf")
+        lv["copy_bytes_per_s"] = profile.bandwidth_at(ws, "copy")
+        lv["add_bytes_per_s"] = profile.bandwidth_at(ws, "add")
+    noise = sorted(timer.noise_seen)
+    profile.noise = {
+        "timings": len(noise),
+        "median_iqr_over_median": noise[len(noise) // 2] if noise else 0.0,
+        "p90_iqr_over_median": noise[int(0.9 * (len(noise) - 1))] if noise else 0.0,
+        "max_iqr_over_median": noise[-1] if noise else 0.0,
+        **activity.as_dict(),
+    }
+    profile.source = (f"calibrated: perfgraph calibrate on {profile.device.get('name', device)}, "
+                      f"{threads if device == 'cpu' else 'GPU'}{' threads' if device == 'cpu' else ''}, "
+                      f"{profile.created}{' (quick)' if quick else ''}")
+    profile.overrides = overrides_from(profile, keep[0])
+    return profile
+
+
+def point_features(case: Case) -> tuple[list[float], float]:
+    op = case.op
+    if case.table in TABLE_LAYOUT:
+        if op.kind == "conv":
+            name, f = conv_table_and_features(op)
+        else:
+            name, f = gemm_table_and_features(op)
+        if name != case.table:
+            raise AssertionError(f"calibration case {case.label} lands in table {name}, not {case.table}")
+        return f, float(op.flops)
+    return memory_features(case.table, op), float(op.bytes_total)
+
+
+def overrides_from(profile: CalibrationProfile, dtype: str) -> dict[str, Any]:
+    """Measured numbers in the hardware spec's shape, for `hardware.local.apply_calibration`."""
+    ov: dict[str, Any] = {"overhead": {"launch_s": profile.overhead["dispatch_s"]}}
+    mem: dict[str, Any] = {}
+    for lv in profile.levels:
+        mem[lv["name"]] = {"bandwidth_bytes_per_s": lv["copy_bytes_per_s"]}
+    ov["memory"] = mem
+    gemm = profile.table(dtype, "gemm")
+    if gemm and gemm.points:
+        ov["peak_flops"] = {dtype: max(p.work / p.t for p in gemm.points)}
+    return ov
+
+
+def table_quality(profile: CalibrationProfile) -> list[dict[str, Any]]:
+    """Per table: points, leave-one-out interpolation error, median noise."""
+    rows = []
+    for dt, tabs in profile.tables.items():
+        for name, tab in sorted(tabs.items()):
+            cv = cross_validate(tab)
+            noise = sorted(p.noise for p in tab.points)
+            rows.append({"dtype": dt, "table": name, "points": cv["points"],
+                         "loo_median_err": cv["loo_median"], "loo_p90_err": cv["loo_p90"],
+                         "median_noise": noise[len(noise) // 2] if noise else 0.0,
+                         "best_rate": max((p.work / p.t for p in tab.points), default=0.0), "work": tab.work})
+    return rows
+
+
+def thread_default() -> int:
+    from perfgraph.hardware.local import detect_cores
+
+    return detect_cores()[0] or (os.cpu_count() or 1)

@@ -1,0 +1,284 @@
+"""Calibrated eager-latency prediction: profile format, interpolation, the predictor's monotonicity,
+validation statistics, and `calibrate --quick` / `validate` end to end (no accuracy assertion here: the
+accuracy on real models is `benchmarks/bench_validate.py`'s job)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from perfgraph.engine.calibrated import (
+    CalibrationProfile, Table, base_name, conv_table_and_features, default_profile_path, gemm_table_and_features,
+    hardware_overrides, module_calls, predict_model,
+)
+from perfgraph.graph import ModelGraph, ModelInfo, Op, Subgraph
+from perfgraph.measure.validate import error_summary
+
+
+def _op(index, target, kind, shape, *, macs=0, read=0, written=None, weight=0, groups=1, path="", esize=4):
+    n = math.prod(shape) if shape else 1
+    return Op(uid=f"m/op{index}", model_id="m", index=index, name=f"{target.split('.')[1]}_{index}",
+              target=target, kind=kind, macs=macs, flops=2 * macs, bytes_read=read,
+              bytes_written=n * esize if written is None else written, weight_bytes=weight,
+              output_shape=list(shape), dtype="float32", module_path=path, groups=groups)
+
+
+def gemm_op(index, m, n, k, path=""):
+    return _op(index, "aten.addmm.default", "matmul", [m, n], macs=m * n * k, read=m * k * 4,
+               weight=(n * k + n) * 4, path=path)
+
+
+def synthetic_profile() -> CalibrationProfile:
+    """A hand-made profile: a GEMM rate that rises with size to 100 GFLOP/s, a 2 us launch, 20 GB/s."""
+    gemm = Table("gemm", ["M", "N", "K"], [1.0, 1.0, 1.0], "flops")
+    for e in range(0, 13, 2):
+        m = n = k = 2 ** e
+        flops = 2 * m * n * k
+        t = 2e-6 + flops / 100e9
+        gemm.add([e, e, e], flops, t, 0.01, f"gemm {m}")
+    relu = Table("relu_", ["elems"], [1.0], "bytes")
+    for e in range(8, 25, 4):
+        nbytes = 2 * 4 * 2 ** e
+        relu.add([e], nbytes, 1e-6 + nbytes / 20e9, 0.02, f"relu_ {2 ** e}")
+    conv = Table("conv", ["M", "N", "K", "r"], [1, 1, 1, 0.5], "flops")
+    for e in (4, 8, 12):
+        flops = 2 * 2 ** e * 64 * 576
+        conv.add([e, 6, math.log2(576), math.log2(9)], flops, 5e-6 + flops / 80e9, 0.05, f"conv {e}")
+    return CalibrationProfile(
+        device={"kind": "cpu", "name": "test cpu", "threads": 2},
+        overhead={"dispatch_s": 2e-6, "view_s": 0.5e-6, "alloc_s": 1e-6, "module_call_s": 1e-6,
+                  "module_extra_s": {"conv": 4e-6, "norm": 10e-6, "linear": 3e-6, "act": 1.5e-6, "pool": 1e-6}},
+        bandwidth={"copy": [[2.0 ** 14, 60e9], [2.0 ** 20, 40e9], [2.0 ** 28, 20e9]],
+                   "add": [[2.0 ** 14, 50e9], [2.0 ** 28, 18e9]]},
+        levels=[{"name": "L2", "kind": "cache", "capacity_bytes": 2 ** 20, "copy_bytes_per_s": 40e9},
+                {"name": "DRAM", "kind": "dram", "capacity_bytes": 2 ** 34, "copy_bytes_per_s": 20e9}],
+        tables={"fp32": {"gemm": gemm, "relu_": relu, "conv": conv}},
+        noise={"median_iqr_over_median": 0.02}, source="calibrated: test",
+        overrides={"memory": {"DRAM": {"bandwidth_bytes_per_s": 20e9}}, "overhead": {"launch_s": 2e-6}},
+        created="2025-01-01T00:00:00+00:00", duration_s=1.0,
+    )
+
+
+def model_of(ops, groups_of_ops=None) -> ModelGraph:
+    info = ModelInfo(id="m", name="m", source="test", batch=1, input_shape=[1, 8], dtype="fp32")
+    groups_of_ops = groups_of_ops or [[op.index] for op in ops]
+    by = {op.index: op for op in ops}
+    sgs = [Subgraph(uid=f"m/sg{i}", model_id="m", index=i, pattern="+".join(by[j].kind for j in idx),
+                    op_indices=idx, flops=sum(by[j].flops for j in idx)) for i, idx in enumerate(groups_of_ops)]
+    return ModelGraph(info=info, ops=ops, values=[], op_edges=[], subgraphs=sgs)
+
+
+# ------------------------------------------------------------------------------------------- profile
+
+
+def test_profile_round_trips(tmp_path):
+    prof = synthetic_profile()
+    path = prof.save(tmp_path / "p.json")
+    back = CalibrationProfile.load(path)
+    assert back == prof
+    assert back.to_dict() == prof.to_dict()
+    assert json.loads(path.read_text())["version"] == prof.version
+
+
+def test_profile_load_errors_are_one_line(tmp_path):
+    from perfgraph.engine.calibrated import CalibrationError
+
+    with pytest.raises(CalibrationError, match="run `perfgraph calibrate` first"):
+        CalibrationProfile.load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(CalibrationError, match="not a perfgraph calibration profile"):
+        CalibrationProfile.load(tmp_path / "bad.json")
+
+
+def test_default_profile_path_honours_perfgraph_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERFGRAPH_HOME", str(tmp_path))
+    assert default_profile_path(2) == tmp_path / "calibration" / "local-2t.json"
+    assert default_profile_path(device="cuda", device_name="NVIDIA H100 80GB HBM3") == \
+        tmp_path / "calibration" / "cuda-nvidia-h100-80gb-hbm3.json"
+    monkeypatch.delenv("PERFGRAPH_HOME")
+    assert default_profile_path(4).parts[-3:] == (".perfgraph", "calibration", "local-4t.json")
+
+
+def test_profile_overlays_the_local_hardware_spec():
+    from perfgraph.hardware.local import apply_calibration, detect_local
+
+    spec = apply_calibration(detect_local(), hardware_overrides(synthetic_profile()))
+    assert spec.dram_bandwidth == 20e9
+    assert spec.launch_overhead_s == 2e-6
+    assert spec.source_of("overhead.launch_s").startswith("calibrated:")
+
+
+# ------------------------------------------------------------------------------------- interpolation
+
+
+def test_table_exact_point_returns_its_time_and_floor_applies():
+    prof = synthetic_profile()
+    gemm = prof.tables["fp32"]["gemm"]
+    p = gemm.points[3]
+    assert gemm.predict(p.f, p.work) == pytest.approx(p.t)
+    # far below the smallest point: never faster than the fastest measured op
+    assert gemm.predict([-5, -5, -5], 1) >= gemm.t_floor
+
+
+def test_predictions_grow_with_flops_along_a_gemm_sweep():
+    prof = synthetic_profile()
+    sizes = [1, 3, 8, 20, 64, 100, 256, 700, 1024, 2048, 4096, 8192]
+    times = [predict_model(model_of([gemm_op(i, s, s, s)]), prof).ops_s for i, s in enumerate(sizes)]
+    # never faster for more work; tiny GEMMs all sit on the launch floor, above it time grows strictly
+    assert all(b >= a for a, b in zip(times, times[1:])), times
+    big = [t for s, t in zip(sizes, times) if s >= 20]
+    assert all(b > a for a, b in zip(big, big[1:])), times
+    assert times[-1] / times[-2] == pytest.approx(8, rel=0.05)  # compute-bound: 8x the FLOPs, 8x the time
+    # and along M alone (batch-1 -> batch-N linear layers)
+    ops = [gemm_op(i, m, 256, 256) for i, m in enumerate([1, 2, 8, 32, 128, 512, 2048])]
+    times = [predict_model(model_of([op]), prof).ops_s for op in ops]
+    assert all(b > a for a, b in zip(times, times[1:])), times
+
+
+def test_views_cost_dispatch_only_and_every_launched_op_counts():
+    """Eager: no fusion — a subgraph's latency is the sum of its launched ops; views cost view_s."""
+    prof = synthetic_profile()
+    relu = _op(1, "aten.relu_.default", "elementwise", [1, 4096], read=4096 * 4)
+    view = _op(2, "aten.view.default", "view", [4096], written=0)
+    mm = gemm_op(0, 1, 4096, 64)
+    fused = predict_model(model_of([mm, relu, view], [[0, 1, 2]]), prof)
+    split = predict_model(model_of([mm, relu, view]), prof)
+    assert fused.ops_s == pytest.approx(split.ops_s)
+    sg = fused.subgraphs[0]
+    assert sg.launched_ops == 2 and sg.view_ops == 1
+    assert {p.table for p in sg.ops} == {"gemm", "relu_", "view"}
+    assert [p.time_s for p in sg.ops if p.table == "view"] == [0.5e-6]
+    assert fused.latency_s == pytest.approx(fused.ops_s + fused.module_overhead_s)
+
+
+def test_cold_weights_floor_for_models_larger_than_the_cache():
+    prof = synthetic_profile()  # LLC 1 MiB -> 512 KiB resident share
+    small = predict_model(model_of([gemm_op(0, 1, 64, 64)]), prof)
+    assert small.weights_resident
+    big = predict_model(model_of([gemm_op(0, 1, 4096, 4096)]), prof)
+    assert not big.weights_resident
+    # 64 MiB of weights from DRAM at 20 GB/s
+    assert big.ops_s >= 4096 * 4097 * 4 / 20e9
+
+
+def test_module_calls_counted_from_module_paths():
+    ops = [
+        _op(0, "aten.convolution.default", "conv", [1, 8, 4, 4], macs=10, path="layer1.0.conv1"),
+        _op(1, "aten.native_batch_norm.default", "norm", [1, 8, 4, 4], path="layer1.0.bn1"),
+        _op(2, "aten.relu_.default", "elementwise", [1, 8, 4, 4], path="layer1.0.relu"),
+        _op(3, "aten.convolution.default", "conv", [1, 8, 4, 4], macs=10, path="layer1.0.conv2"),
+        _op(4, "aten.add_.Tensor", "elementwise", [1, 8, 4, 4], path="layer1.0"),
+        _op(5, "aten.relu_.default", "elementwise", [1, 8, 4, 4], path="layer1.0.relu"),  # the same module again
+        _op(6, "aten.view.default", "view", [1, 128], path=""),
+    ]
+    counts = module_calls(ops)
+    # model + layer1 + layer1.0 containers; conv1, conv2; bn1; relu twice
+    assert counts == {"container": 3, "conv": 2, "norm": 1, "act": 2}
+
+
+def test_op_features():
+    conv = _op(0, "aten.convolution.default", "conv", [1, 64, 56, 56], macs=64 * 56 * 56 * 64 * 9,
+               read=64 * 56 * 56 * 4, weight=64 * 64 * 9 * 4)
+    name, f = conv_table_and_features(conv)
+    assert name == "conv"
+    assert f == pytest.approx([math.log2(3136), 6, math.log2(576), math.log2(9)])
+    dw = _op(1, "aten.convolution.default", "conv", [1, 32, 56, 56], macs=32 * 56 * 56 * 9,
+             read=32 * 112 * 112 * 4, weight=32 * 9 * 4, groups=32)
+    name, f = conv_table_and_features(dw)
+    assert name == "conv_dw" and f[2] == pytest.approx(math.log2(9)) and f[3] == pytest.approx(1.0)  # stride 2
+    grouped = _op(2, "aten.convolution.default", "conv", [1, 128, 28, 28], macs=128 * 784 * 4 * 9,
+                  read=128 * 784 * 4, groups=32)
+    assert conv_table_and_features(grouped)[0] == "conv_grouped"
+    bmm = _op(3, "aten.bmm.default", "matmul", [12, 197, 64], macs=12 * 197 * 64 * 197, read=1)
+    assert gemm_table_and_features(bmm) == ("bmm", pytest.approx([math.log2(12), math.log2(197), 6,
+                                                                  math.log2(197)]))
+    assert base_name(bmm) == "bmm"
+
+
+def test_engine_predictor_does_not_import_torch():
+    code = ("import sys; import perfgraph.engine.calibrated, perfgraph.measure.validate; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------- statistics
+
+
+def test_error_summary_on_hand_made_numbers():
+    errors = [0.05, -0.08, 0.10, -0.15, 0.25, -0.30, 0.0, 0.19, -0.02, 0.5]
+    s = error_summary(errors)
+    # |e| sorted: 0, .02, .05, .08, .10, .15, .19, .25, .30, .50 -> median (.10 + .15) / 2
+    assert s["n"] == 10
+    assert s["median_abs_error"] == pytest.approx(0.125)
+    assert s["within_10pct"] == pytest.approx(5 / 10)  # 0, .02, .05, .08, .10 (the boundary counts)
+    assert s["within_20pct"] == pytest.approx(7 / 10)
+    assert s["mean_error"] == pytest.approx(sum(errors) / 10)
+    assert s["worst_abs_error"] == pytest.approx(0.5)
+    assert error_summary([])["n"] == 0
+
+
+# ----------------------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def quick_profile(tmp_path_factory):
+    """`perfgraph calibrate --quick` on one thread, written under a temporary PERFGRAPH_HOME."""
+    from perfgraph.cli.main import cli
+
+    home = tmp_path_factory.mktemp("perfgraph_home")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["calibrate", "--quick", "--threads", "1", "--device", "cpu", "--json"],
+                           env={"PERFGRAPH_HOME": str(home)}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    return home, summary
+
+
+def test_calibrate_quick_end_to_end(quick_profile):
+    home, summary = quick_profile
+    path = home / "calibration" / "local-1t.json"
+    assert summary["profile"] == str(path) and path.exists()
+    prof = CalibrationProfile.load(path)
+    assert prof.quick and prof.device["threads"] == 1 and prof.device["kind"] == "cpu"
+    tables = prof.tables["fp32"]
+    for name in ("gemm", "bmm", "conv", "conv_dw", "conv_grouped", "relu_", "add", "batch_norm", "mean"):
+        assert tables[name].points, name
+    assert all(p.t > 0 and p.work > 0 for t in tables.values() for p in t.points)
+    assert prof.overhead["dispatch_s"] > 0 and prof.dram_bandwidth > 0
+    assert set(prof.noise) >= {"median_iqr_over_median", "other_cpu_share", "load_before"}
+    assert summary["seconds"] < 120
+
+
+def test_validate_runs_on_a_tiny_model_and_prints_the_table(quick_profile):
+    from perfgraph.cli.main import cli
+
+    home, _ = quick_profile
+    runner = CliRunner()
+    env = {"PERFGRAPH_HOME": str(home)}
+    args = ["validate", "synthetic:mlp", "-p", "width=256", "-p", "depth=2", "-p", "in_features=256",
+            "--threads", "1", "--runs", "3", "--warmup", "1"]
+    result = runner.invoke(cli, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for text in ("synthetic:mlp", "predicted", "measured", "median |error|", "within ±20 %"):
+        assert text in result.output
+    result = runner.invoke(cli, args + ["--json"], env=env, catch_exceptions=False)
+    data = json.loads(result.output[result.output.index("{"):])
+    row = data["rows"][0]
+    assert row["predicted_s"] > 0 and row["measured_s"] > 0 and row["runs"] == 3
+    assert row["error"] == pytest.approx(row["predicted_s"] / row["measured_s"] - 1)
+    assert data["summary"]["n"] == 1
+
+
+def test_validate_without_profile_is_one_line_error(tmp_path):
+    from perfgraph.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["validate", "synthetic:mlp", "--threads", "3"],
+                                env={"PERFGRAPH_HOME": str(tmp_path)})
+    assert result.exit_code != 0
+    assert "perfgraph calibrate" in result.output
