@@ -364,9 +364,11 @@ _MEASURED = "perfgraph measurement, batch 1, fp32, eval crop"
 
 
 def _resnet(n: int, macs: float, params: int, paper_g: float) -> Member:
+    v15 = (" for v1; torchvision's is v1.5 (stride on the 3x3 conv of the bottleneck), hence more MACs"
+           if n >= 50 else "")
     return Member(macs, params, 224, n, f"He et al. 2015 Table 1: ResNet-{n} has {n} weighted layers on its main "
                                          "path; one fused kernel (conv+bn+relu, pooling joined) per layer",
-                  f"He et al. 2015 Table 1: {paper_g}e9 FLOPs (multiply-adds)")
+                  f"He et al. 2015 Table 1: {paper_g}e9 FLOPs (multiply-adds){v15}")
 
 
 def _vgg(n: int, bn: bool, macs: float, params: int, paper_m: int) -> Member:
@@ -388,7 +390,8 @@ def _effnet(k: int, macs: float, params: int, crop: int, paper: str, depth_coef:
     repeats = [math.ceil(r * depth_coef) for r in base]
     d = _effnet_depth(repeats)
     return Member(macs, params, crop, d,
-                  f"Tan & Le 2019 Table 1 (B0 stages {base}) scaled by depth coefficient {depth_coef} -> "
+                  f"Tan & Le 2019 Table 1 (B0 stage repeats {base}) x depth coefficient {depth_coef} (the "
+                  f"reference implementation's, as in torchvision), rounded up -> "
                   f"{sum(repeats)} MBConv blocks with squeeze-excite: weight layers + 3 kernels per SE = {d}",
                   f"Tan & Le 2019 Table 2: EfficientNet-B{k} {paper}")
 

@@ -496,8 +496,16 @@ def plot(result_or_rows: SweepResult | list[dict[str, Any]], metric: str, path: 
         if chip:
             parts.append(chip)
         name = ", ".join(parts) or spec.model
-        color_idx = group_keys.index(group) if chip and len(chips) > 1 else i_s
-        style = styles[chips.index(chip) % len(styles)] if chip and len(chips) > 1 else "-"
+        # Colour (and marker) per combination of the other axes, dash style per chip; with one
+        # combination only, colour per chip too.
+        several_chips = bool(chip) and len(chips) > 1
+        if several_chips and len(group_keys) > 1:
+            color_idx = group_keys.index(group)
+        elif several_chips:
+            color_idx = chips.index(chip)
+        else:
+            color_idx = i_s
+        style = styles[chips.index(chip) % len(styles)] if several_chips else "-"
         ax.plot(xs, [p[1] for p in pts], linestyle=style, marker=markers[color_idx % len(markers)],
                 color=f"C{color_idx % 10}", label=name, linewidth=1.6, markersize=5)
 

@@ -275,7 +275,10 @@ def hardware_validate(files):
     """
     from perfgraph.hardware.spec import HardwareSpecError, load_all, load_file
 
-    packaged = {s.id: s.origin for s in load_all().values()}
+    try:
+        packaged = {s.id: s.origin for s in load_all().values()}
+    except HardwareSpecError:  # a broken installed file must not stop the check of this one
+        packaged = {}
     failed = 0
     for f in files:
         try:

@@ -200,6 +200,7 @@ def _register_commands() -> None:
     from perfgraph.cli import hardware_cmds  # noqa: F401
     from perfgraph.cli import check_cmds, sweep_cmds  # noqa: F401
     from perfgraph.cli import measure_cmds  # noqa: F401
+    from perfgraph.cli import report_cmds  # noqa: F401
     from perfgraph.cli.neo4j_cmd import neo4j
 
     cli.add_command(neo4j)

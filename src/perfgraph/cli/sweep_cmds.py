@@ -129,7 +129,7 @@ def sweep(model, params, batches, hardware, precision, dtype, input_shape, weigh
       perfgraph sweep synthetic:transformer_encoder -p seq_len=128,512,2048 -b 1,8 \\
           -H h100-sxm,tpu-v4 --precision bf16 --plot latency --jobs 2
       perfgraph sweep resnet50 -b 1,8,32,128 -H a100-sxm-80gb --plot throughput --out sweeps/r50
-      perfgraph sweep synthetic:conv_stack -p groups=1,8,64 --resume --out sweeps/r50 --csv
+      perfgraph sweep synthetic:conv_stack -p groups=1,8,64 --out sweeps/groups --resume --csv
     """
     from pathlib import Path
 

@@ -255,7 +255,7 @@ _UNTAGGED_POINTWISE = {"hardswish", "glu", "prelu", "_prelu_kernel", "log_sigmoi
                        "dropout", "feature_dropout", "alpha_dropout"}
 
 
-def _is_pointwise(func: Any, name: str) -> bool:
+def is_pointwise(func: Any, name: str) -> bool:
     if name.rstrip("_") in _UNTAGGED_POINTWISE:
         return True
     if torch.Tag.pointwise in getattr(func, "tags", ()):
@@ -281,7 +281,7 @@ def cost_of(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
         return OpCost(kind, int(macs), int(flops))
     if is_view_op(func):
         return OpCost("view", 0, 0)
-    if _is_pointwise(func, name):
+    if is_pointwise(func, name):
         # One FLOP per output element for every pointwise op (add, mul, relu, gelu, where, ...).
         return OpCost("elementwise", 0, _numel(_first_tensor(out)))
     if name in _DATA_OPS or name.rstrip("_") in _DATA_OPS:

@@ -19,7 +19,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
-from perfgraph.ingest.op_costs import OpCost, cost_of, packet_name
+from perfgraph.ingest import meta_fast
+from perfgraph.ingest.op_costs import OpCost, cost_of, is_pointwise, packet_name
 
 
 @dataclass
@@ -93,7 +94,10 @@ class OpRecorder(TorchDispatchMode):
     # -- ops ----------------------------------------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        name = packet_name(func)
+        out = meta_fast.fast_output(func, name, is_pointwise(func, name), args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
         flat_in = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
         inputs: list[int] = []
         for t in flat_in:

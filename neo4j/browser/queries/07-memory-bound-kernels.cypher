@@ -1,0 +1,8 @@
+// perfgraph: memory-bound kernels of $model
+// Per chip, the kernels whose predicted time is set by memory traffic, slowest first (needs
+// `perfgraph map`). $model: id or name.
+MATCH (m:Model)-[:HAS]->(s:Subgraph)-[r:MAPPED_TO {bound: 'memory'}]->(h:Hardware)
+WHERE m.id = $model OR m.name = $model
+RETURN h.id AS chip, r.batch AS batch, r.precision AS precision, s.index AS kernel, s.pattern AS pattern,
+       round(s.intensity, 1) AS flop_per_byte, round(r.latency_s * 1e6, 2) AS latency_us
+ORDER BY chip, batch, precision, latency_us DESC;
