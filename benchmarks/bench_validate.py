@@ -72,7 +72,7 @@ def main() -> int:
           f"created {profile.created}, calibration noise {profile.noise.get('median_iqr_over_median', 0):.1%}, "
           f"others' CPU then {profile.noise.get('other_cpu_share', float('nan')):.0%}")
     print(f"{'model':20} {'batch':>5} {'predicted ms':>13} {'measured ms':>12} {'error':>8} {'noise':>6} "
-          f"{'others':>6} {'ops ms':>9} {'modules ms':>10}")
+          f"{'others':>6} {'set aside':>9} {'ops ms':>9} {'modules ms':>10}")
     for name in names:
         for b in batches:
             try:
@@ -84,14 +84,16 @@ def main() -> int:
                 continue
             err = pred.latency_s / meas.median_s - 1
             row = {"model": name, "batch": b, "predicted_ms": pred.latency_s * 1e3, "measured_ms": meas.median_s * 1e3,
-                   "min_ms": meas.min_s * 1e3, "error": err, "noise": meas.noise,
+                   "min_ms": meas.min_s * 1e3, "raw_median_ms": meas.raw_median_s * 1e3, "rejected": meas.rejected,
+                   "disturbed": meas.disturbed, "error": err, "noise": meas.noise,
                    "others_cpu": meas.other_cpu_share, "others_before": quiet, "ops_ms": pred.ops_s * 1e3,
                    "modules_ms": pred.module_overhead_s * 1e3, "by_table_ms": {k: v * 1e3 for k, v in pred.by_table_s.items()},
                    "fallbacks": pred.fallbacks, "macs": mg.info.macs, "launched_ops": pred.launched_ops,
                    "weights_resident": pred.weights_resident, "times_ms": [t * 1e3 for t in meas.times_s]}
             rows.append(row)
             print(f"{name:20} {b:>5} {row['predicted_ms']:>13.2f} {row['measured_ms']:>12.2f} {err:>+8.1%} "
-                  f"{meas.noise:>6.1%} {meas.other_cpu_share:>6.0%} {row['ops_ms']:>9.2f} {row['modules_ms']:>10.2f}",
+                  f"{meas.noise:>6.1%} {meas.other_cpu_share:>6.0%} {meas.rejected:>9d} {row['ops_ms']:>9.2f} "
+                  f"{row['modules_ms']:>10.2f}{' DISTURBED' if meas.disturbed else ''}",
                   flush=True)
             if args.json:
                 _write(args.json, rows, profile, args, t0)

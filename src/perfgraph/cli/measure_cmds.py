@@ -103,6 +103,9 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
                                                 f"{profile.noise['timings']} timings"},
         {"what": "machine load", "value": f"load {profile.noise['load_before']:.2f} -> {profile.noise['load_after']:.2f}; "
                                           f"other processes used {_share(profile.noise['other_cpu_share'])} of the CPUs"},
+        {"what": "samples set aside", "value": f"{profile.noise.get('samples_rejected', 0)} of "
+                                               f"{profile.noise.get('samples', 0)} (another process had our CPU); "
+                                               f"{profile.noise.get('disturbed_timings', 0)} timings disturbed throughout"},
         {"what": "took", "value": f"{summary['seconds']:.1f} s"},
         {"what": "profile", "value": str(path)},
     ], title="calibration")
@@ -112,7 +115,8 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
                         "noise": _share(q["median_noise"])} for q in quality], title="tables")
     for note in notes:
         output.console.print(f"[yellow]note:[/] {note}")
-    if not math.isnan(profile.noise["other_cpu_share"]) and profile.noise["other_cpu_share"] > NOISY_OTHER_CPU:
+    if profile.noise.get("disturbed_timings", 0) or (not math.isnan(profile.noise["other_cpu_share"])
+                                                     and profile.noise["other_cpu_share"] > NOISY_OTHER_CPU):
         output.console.print("[yellow]warning:[/] other processes were busy while calibrating; "
                              "run again on a quiet machine for trustworthy numbers")
 
@@ -146,7 +150,8 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
     """Measure MODELS' real eager latency here and compare with the calibrated prediction.
 
     Each model is built with weights=None on the CPU, run under inference_mode at a fixed thread count
-    (warm-up, then the median of --runs), and traced for the prediction. Prints predicted vs measured,
+    (warm-up, then the median of --runs; runs during which another process took our CPU are set aside and
+    retaken), and traced for the prediction. Prints predicted vs measured,
     the error per model, and a summary: median |error| and the share within ±10 % and ±20 %, with the
     machine's load while measuring.
 
@@ -183,7 +188,9 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
     conditions = {"threads": threads, "runs": runs, "warmup": warmup, "profile": str(path),
                   "profile_created": profile.created, "profile_quick": profile.quick,
                   "max_other_cpu_share": max(shares) if shares else float("nan"),
-                  "median_noise": sorted(r.noise for r in rows)[len(rows) // 2]}
+                  "median_noise": sorted(r.noise for r in rows)[len(rows) // 2],
+                  "rejected_runs": sum(r.rejected_runs for r in rows),
+                  "disturbed_rows": sum(1 for r in rows if r.disturbed)}
     if as_json:
         click.echo(json.dumps({"rows": [r.as_dict() for r in rows], "summary": summary, "conditions": conditions},
                               indent=2))
@@ -193,6 +200,7 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
         return
     output.print_rows([{"model": r.model, "batch": r.batch, "predicted ms": _ms(r.predicted_s),
                         "measured ms": _ms(r.measured_s), "error": _pct(r.error), "noise": _share(r.noise),
+                        "runs (set aside)": f"{r.runs} ({r.rejected_runs})" + (" disturbed" if r.disturbed else ""),
                         "others' CPU": _share(r.other_cpu_share)} for r in rows],
                       title=f"eager latency, {dtype}, {threads} threads (median of {runs} runs)")
     output.print_rows([
@@ -203,7 +211,11 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
         {"what": "mean error (bias)", "value": _pct(summary["mean_error"])},
         {"what": "noise (median IQR/median)", "value": _share(conditions["median_noise"])},
         {"what": "others' CPU share (max)", "value": _share(conditions["max_other_cpu_share"])},
+        {"what": "runs set aside (disturbed)", "value": f"{conditions['rejected_runs']} of "
+                                                        f"{conditions['rejected_runs'] + sum(r.runs for r in rows)}"
+                                                        + (f"; {conditions['disturbed_rows']} rows disturbed"
+                                                           if conditions["disturbed_rows"] else "")},
     ], title="summary")
-    if conditions["max_other_cpu_share"] > NOISY_OTHER_CPU:
-        output.console.print("[yellow]warning:[/] other processes were busy while measuring; "
-                             "the measured latencies (and errors) may be inflated")
+    if conditions["disturbed_rows"]:
+        output.console.print("[yellow]warning:[/] other processes kept taking the CPUs: rows marked 'disturbed' "
+                             "are medians over disturbed runs, inflated; measure again on a quiet machine")

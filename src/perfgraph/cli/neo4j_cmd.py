@@ -46,23 +46,43 @@ def neo4j() -> None:
               help="Seconds to wait for Bolt to answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 @click.option("--show-password", is_flag=True, help="Also print the password.")
-def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password):
-    """Start the server (or report the one already running for --home).
+@click.option("--guide-port", type=click.IntRange(0, 65535), default=None,
+              help="Port of perfgraph's Browser guide on localhost (default 7480, or the one used before; "
+                   "0 = any free port).")
+@click.option("--no-guide", is_flag=True, help="Do not serve perfgraph's Browser guide.")
+def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password, guide_port, no_guide):
+    """Start the server (or report the one already running for --home), and perfgraph's Browser guide.
+
+    The guide (stages, critical path, chips compared, memory-bound kernels) is served on
+    http://localhost:7480/perfgraph.html and opens in the Browser's sidebar when you connect;
+    `:guide http://localhost:7480/perfgraph.html` opens it again.
 
     \b
     Examples:
       perfgraph neo4j start
       perfgraph neo4j start --home /tmp/pg --bolt-port 0 --json
     """
+    from perfgraph.store import browser_guide as bg
+
     if not as_json:
         click.echo("Starting Neo4j (about 15-30 s) ...", err=True)
+    home_dir = Path(home).expanduser().resolve() if home else ns.default_home()
+    port = None if no_guide else bg.pick_port(home_dir, 0 if bolt_port == 0 and guide_port is None else guide_port)
     try:
         info = ns.start(home, bolt_port=bolt_port, http_port=http_port, password=password,
-                        auth=not no_auth, wait_s=wait_s)
+                        auth=not no_auth, wait_s=wait_s, extra_conf=bg.browser_settings(port) if port else None)
     except ns.Neo4jServerError as exc:
         raise _fail(exc) from None
+    guide = None
+    if port:
+        try:
+            guide = bg.start_background(info.home, port)
+        except bg.GuideError as exc:
+            click.echo(f"warning: {exc}", err=True)
     if as_json:
-        click.echo(json.dumps(info.as_dict(show_password=show_password), indent=2))
+        d = info.as_dict(show_password=show_password)
+        d["guide_url"] = guide["url"] if guide else None
+        click.echo(json.dumps(d, indent=2))
         return
     head = "Neo4j already running" if info.already_running else f"Neo4j started in {info.startup_s}s"
     click.echo(f"{head} (pid {info.pid}, home {info.home})")
@@ -70,6 +90,8 @@ def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, sh
     click.echo(f"  Browser:     {info.browser_url}")
     _echo_auth(info.auth, info.user, info.password, info.password_file, show_password)
     click.echo(f"  APOC:        {'yes' if info.apoc else 'no'}")
+    if guide:
+        click.echo(f"  Guide:       opens after you connect in the Browser; or type  :guide {guide['url']}")
     click.echo(f"  Stop with:   perfgraph neo4j stop{_home_arg(home)}")
 
 
@@ -98,10 +120,13 @@ def stop_cmd(home, as_json):
     Example:
       perfgraph neo4j stop --home /tmp/pg
     """
+    from perfgraph.store import browser_guide as bg
+
     try:
         res = ns.stop(home)
     except ns.Neo4jServerError as exc:
         raise _fail(exc) from None
+    res["guide_was_running"] = bg.stop_background(Path(res["home"]))
     if as_json:
         click.echo(json.dumps(res, indent=2))
     elif res["was_running"]:
@@ -127,6 +152,10 @@ def status_cmd(home, as_json, show_password):
         raise _fail(exc) from None
     if show_password and st.get("auth"):
         st["password"] = ns.read_password(home)
+    from perfgraph.store import browser_guide as bg
+
+    guide = bg.running(Path(st["home"]))
+    st["guide_url"] = guide["url"] if guide else None
     if as_json:
         click.echo(json.dumps(st, indent=2))
     elif not st["running"]:
@@ -139,5 +168,29 @@ def status_cmd(home, as_json, show_password):
         click.echo(f"  Browser:     {st['browser_url']}")
         _echo_auth(st.get("auth"), st.get("user"), st.get("password"), st.get("password_file"),
                    show_password)
+        if guide:
+            click.echo(f"  Guide:       :guide {guide['url']}")
     if not (st["running"] and st["bolt_ok"]):
         raise SystemExit(1)
+
+
+@neo4j.command("guide")
+@click.option("--port", type=click.IntRange(0, 65535), default=7480, show_default=True,
+              help="Port on 127.0.0.1 (0 = any free port).")
+def guide_cmd(port):
+    """Serve perfgraph's Browser guide in the foreground (for a Neo4j you did not start with
+    `perfgraph neo4j start`, e.g. the docker-compose one); Ctrl-C stops it.
+
+    In the Browser, type the `:guide` command it prints. Hosts the Browser may fetch guides from are
+    set by the server's `browser.remote_content_hostname_whitelist` (default: guides.neo4j.com,localhost).
+
+    \b
+    Example:
+      perfgraph neo4j guide --port 7480     # then, in the Browser:  :guide http://localhost:7480/perfgraph.html
+    """
+    from perfgraph.store import browser_guide as bg
+
+    try:
+        bg.serve_forever(port)
+    except bg.GuideError as exc:
+        raise click.ClickException(str(exc)) from None

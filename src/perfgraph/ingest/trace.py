@@ -56,10 +56,51 @@ def _module_path_tracking(model: torch.nn.Module, stack: list[str]):
         h_post.remove()
 
 
-def _record(built: BuiltModel, dtype: torch.dtype, device: str) -> tuple[Recording, int]:
+@contextlib.contextmanager
+def _weights_on_meta():
+    """Parameters and buffers go to meta as they are registered; everything else stays on the CPU.
+
+    For builders that compute with tensors while constructing (torchvision's RegNet derives its block
+    widths with tensor ops, which fail on meta): the CPU tensors `nn.Module`s allocate with `torch.empty`
+    are never touched, and their initialisation then runs on meta, so this costs no real memory or time.
+    """
+    register_parameter = torch.nn.Module.register_parameter
+    register_buffer = torch.nn.Module.register_buffer
+
+    def parameter_on_meta(module, name, param):
+        if param is not None and param.device.type != "meta":
+            param = torch.nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+        register_parameter(module, name, param)
+
+    def buffer_on_meta(module, name, tensor, persistent=True):
+        if tensor is not None:
+            tensor = tensor.to("meta")
+        register_buffer(module, name, tensor, persistent)
+
+    torch.nn.Module.register_parameter = parameter_on_meta
+    torch.nn.Module.register_buffer = buffer_on_meta
+    try:
+        yield
+    finally:
+        torch.nn.Module.register_parameter = register_parameter
+        torch.nn.Module.register_buffer = register_buffer
+
+
+def _build(built: BuiltModel, device: str) -> torch.nn.Module:
     torch.manual_seed(0)
-    with torch.device(device):
-        model = built.build()
+    if device != "meta":
+        with torch.device(device):
+            return built.build()
+    try:
+        with torch.device("meta"):
+            return built.build()
+    except Exception:  # noqa: BLE001 - the builder computes with tensors: keep those real, weights on meta
+        with _weights_on_meta():
+            return built.build()
+
+
+def _record(built: BuiltModel, dtype: torch.dtype, device: str) -> tuple[Recording, int]:
+    model = _build(built, device)
     model = model.to(dtype=dtype).eval()
     inputs = built.make_inputs(torch.device(device), dtype)
     params = sum(p.numel() for p in model.parameters())
@@ -104,8 +145,7 @@ def trace(built: BuiltModel, dtype: torch.dtype = torch.float32, tracers: tuple[
 def _too_big_for_real_tensors(built: BuiltModel, dtype: torch.dtype) -> str:
     """Why real tensors would not fit (weights over a quarter of this machine's memory), or ''."""
     try:
-        with torch.device("meta"):
-            model = built.build()
+        model = _build(built, "meta")
         nbytes = sum(p.numel() for p in model.parameters()) * torch.empty((), dtype=dtype).element_size()
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except Exception:  # noqa: BLE001 - if we cannot tell, let the real tracer try

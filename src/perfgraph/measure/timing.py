@@ -2,9 +2,10 @@
 
 `Timer.time(fn)` runs `fn` a few times to warm up (caches, allocator, oneDNN primitive cache), then takes
 samples of `inner` back-to-back calls each (so a sample lasts at least ~`min_sample_s`: a 1 µs op is timed
-over hundreds of calls), and returns the median per call and the noise IQR / median.  When the noise is
-above `retry_noise` (another process took a core), it waits a moment and measures again, up to `retries`
-times, keeping the quietest round (lowest median).  On CUDA the samples are timed with CUDA events.
+over hundreds of calls), and returns the median per call and the noise IQR / median.  A sample during
+which the kernel says our threads waited for a CPU (`RunDelay`: another process had it) is discarded and
+retaken, so the median describes the machine, not its other tenants.  On CUDA the samples are timed with
+CUDA events.
 
 `CpuActivity` measures how much CPU *other* processes used while a block ran (from /proc/stat, minus this
 process's own CPU time): the honest noise figure for a shared machine, reported with the load average.
@@ -25,9 +26,10 @@ class Timing:
     q1_s: float
     q3_s: float
     min_s: float
-    samples: int
-    inner: int
-    rounds: int
+    samples: int  # samples the median is taken over
+    inner: int  # calls per sample
+    rejected: int = 0  # samples discarded because this process waited for a CPU during them
+    disturbed: bool = False  # too few undisturbed samples: the median is over all samples
 
     @property
     def noise(self) -> float:
@@ -43,19 +45,75 @@ def quartiles(xs: list[float]) -> tuple[float, float, float]:
     return q[0], statistics.median(s), q[2]
 
 
+class RunDelay:
+    """Nanoseconds this process's threads spent runnable but waiting for a CPU: the second field of
+    ``/proc/self/task/<tid>/schedstat``, summed over threads.  It grows only when another process (or
+    another of our threads) held the CPU we wanted — the kernel's own measure of interference.
+    `available` is False where the file does not exist (non-Linux, no CONFIG_SCHED_INFO)."""
+
+    def __init__(self) -> None:
+        self._fds: list[int] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.close()
+        try:
+            tids = os.listdir("/proc/self/task")
+        except OSError:
+            tids = []
+        for tid in tids:
+            try:
+                self._fds.append(os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY))
+            except OSError:
+                continue
+        self.available = bool(self._fds) and self.read() >= 0
+
+    def read(self) -> int:
+        total = 0
+        for fd in self._fds:
+            try:
+                total += int(os.pread(fd, 128, 0).split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # a thread that exited
+        return total
+
+    def close(self) -> None:
+        for fd in self._fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds = []
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class Timer:
-    def __init__(self, device: str = "cpu", *, min_sample_s: float = 2e-4, budget_s: float = 0.12,
-                 min_samples: int = 5, max_samples: int = 25, warmup: int = 2, retry_noise: float = 0.15,
-                 retries: int = 2):
+    """Median time per call of `fn` (module docstring).
+
+    On Linux each sample is bracketed by `RunDelay` reads: a sample during which our threads waited for a
+    CPU more than `max_delay` of its duration was disturbed by another process and is discarded and
+    retaken (up to `attempts` x the samples wanted).  When too few undisturbed samples come, the median of
+    all samples is used and the timing is flagged `disturbed`.
+    """
+
+    def __init__(self, device: str = "cpu", *, min_sample_s: float = 3e-4, budget_s: float = 0.12,
+                 min_samples: int = 5, max_samples: int = 25, warmup: int = 2, max_delay: float = 0.03,
+                 attempts: int = 4):
         self.device = device
         self.min_sample_s = min_sample_s
         self.budget_s = budget_s
         self.min_samples = min_samples
         self.max_samples = max_samples
         self.warmup = warmup
-        self.retry_noise = retry_noise
-        self.retries = retries
+        self.max_delay = max_delay
+        self.attempts = attempts
         self.noise_seen: list[float] = []
+        self.samples_taken = 0
+        self.samples_rejected = 0
+        self.disturbed_timings = 0
+        self.delay = RunDelay() if device == "cpu" else None
         if device == "cuda":
             import torch
 
@@ -85,19 +143,27 @@ class Timer:
         inner = max(1, int(self.min_sample_s / one))
         per_sample = one * inner
         n = int(min(self.max_samples, max(self.min_samples, budget / per_sample)))
-        best: Timing | None = None
-        for attempt in range(self.retries + 1):
-            xs = [self._clock(fn, inner) / inner for _ in range(n)]
-            q1, med, q3 = quartiles(xs)
-            t = Timing(med, q1, q3, min(xs), n, inner, attempt + 1)
-            if best is None or t.median_s < best.median_s:
-                best = Timing(med, q1, q3, min(xs), n, inner, attempt + 1)
-            if t.noise <= self.retry_noise:
-                break
-            time.sleep(0.02)
-        assert best is not None
-        self.noise_seen.append(best.noise)
-        return best
+        delay = self.delay if (self.delay is not None and self.delay.available) else None
+        if delay is not None:
+            delay.refresh()  # threads started by the warm-up (OpenMP pool) are counted too
+        clean: list[float] = []
+        every: list[float] = []
+        while len(clean) < n and len(every) < self.attempts * n:
+            d0 = delay.read() if delay else 0
+            wall = self._clock(fn, inner)
+            d1 = delay.read() if delay else 0
+            every.append(wall / inner)
+            if not delay or (d1 - d0) / 1e9 <= self.max_delay * wall:
+                clean.append(wall / inner)
+        disturbed = len(clean) < max(3, n // 2)
+        xs = every if disturbed else clean
+        q1, med, q3 = quartiles(xs)
+        t = Timing(med, q1, q3, min(xs), len(xs), inner, rejected=len(every) - len(clean), disturbed=disturbed)
+        self.noise_seen.append(t.noise)
+        self.samples_taken += len(every)
+        self.samples_rejected += t.rejected
+        self.disturbed_timings += int(disturbed)
+        return t
 
 
 def _proc_stat_busy() -> tuple[float, float] | None:

@@ -3,8 +3,10 @@
 Measurement (`measure_eager`): the model is built with `weights=None` on the CPU (random weights, real
 tensors), `eval()`, at a fixed thread count, under `torch.inference_mode()`; after `warmup` runs (oneDNN
 primitive creation, allocator warm-up) the median of `runs` timed forward passes is taken, with the
-IQR / median as its noise.  While measuring, the load average and the CPU share taken by *other* processes
-are recorded: on a shared machine they say whether a figure can be trusted.
+IQR / median as its noise.  On a shared machine, a run during which the kernel reports that our threads
+waited for a CPU (another process held it) is set aside and retaken, up to `attempts` x `runs` runs; the
+median is over the undisturbed runs (over all runs, flagged `disturbed`, when fewer than half of those
+asked for were undisturbed).  The load average and the CPU share other processes took are recorded too.
 
 Note: under `inference_mode` PyTorch dispatches some fused kernels that the traced graph shows as
 separate ops (e.g. the `nn.MultiheadAttention` fast path in ViT runs `_native_multi_head_attention`).
@@ -30,14 +32,17 @@ from perfgraph.measure.timing import CpuActivity, quartiles
 
 @dataclass
 class Measured:
-    median_s: float
+    median_s: float  # over the undisturbed runs (all runs when too few were undisturbed)
     q1_s: float
     q3_s: float
     min_s: float
-    runs: int
+    runs: int  # runs the median is taken over
     warmup: int
     threads: int
-    times_s: list[float] = field(default_factory=list)
+    times_s: list[float] = field(default_factory=list)  # every timed run, disturbed ones included
+    rejected: int = 0  # runs discarded: this process waited for a CPU more than max_delay of the run
+    disturbed: bool = False  # fewer undisturbed runs than asked for within the attempts allowed
+    raw_median_s: float = float("nan")  # median of every timed run
     load_before: float = float("nan")
     load_after: float = float("nan")
     other_cpu_share: float = float("nan")
@@ -49,12 +54,19 @@ class Measured:
 
 def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs: int = 10, warmup: int = 2,
                   dtype: str = "fp32", input_shape: list[int] | None = None, params: dict[str, str] | None = None,
-                  weights: str | None = None, device: str = "cpu") -> Measured:
-    """Median eager forward latency of one model (module docstring)."""
+                  weights: str | None = None, device: str = "cpu", max_delay: float = 0.03,
+                  attempts: int = 4) -> Measured:
+    """Median eager forward latency of one model (module docstring).
+
+    On Linux a run during which the kernel says this process's threads waited for a CPU for more than
+    `max_delay` of the run (another process held it: `measure.timing.RunDelay`) is disturbed: it is kept
+    in `times_s` but left out of the median, and another run is taken, up to `attempts` x `runs` runs.
+    """
     import torch
 
     from perfgraph.ingest.model_source import parse_dtype
     from perfgraph.ingest.sources import resolve
+    from perfgraph.measure.timing import RunDelay
 
     if runs < 1:
         raise ValueError("runs must be >= 1")
@@ -73,22 +85,35 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
         inputs = built.make_inputs(dev, tdtype)
         sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
         times: list[float] = []
+        clean: list[float] = []
         with torch.inference_mode(), CpuActivity() as act:
             for _ in range(max(warmup, 0)):
                 model(*inputs)
             sync()
-            for _ in range(runs):
+            delay = RunDelay() if device == "cpu" else None
+            gate = delay is not None and delay.available
+            while len(clean) < runs and len(times) < attempts * runs:
+                d0 = delay.read() if gate else 0
                 t0 = time.perf_counter()
                 model(*inputs)
                 sync()
-                times.append(time.perf_counter() - t0)
+                wall = time.perf_counter() - t0
+                d1 = delay.read() if gate else 0
+                times.append(wall)
+                if not gate or (d1 - d0) / 1e9 <= max_delay * wall:
+                    clean.append(wall)
+            if delay is not None:
+                delay.close()
         del model, inputs
     finally:
         if device == "cpu":
             torch.set_num_threads(prev)
-    q1, med, q3 = quartiles(times)
-    return Measured(median_s=med, q1_s=q1, q3_s=q3, min_s=min(times), runs=runs, warmup=warmup,
-                    threads=used_threads, times_s=times, load_before=act.load_before, load_after=act.load_after,
+    disturbed = len(clean) < max(3, (runs + 1) // 2)  # too few undisturbed runs: use them all, flagged
+    xs = times if disturbed else clean
+    q1, med, q3 = quartiles(xs)
+    return Measured(median_s=med, q1_s=q1, q3_s=q3, min_s=min(times), runs=len(xs), warmup=warmup,
+                    threads=used_threads, times_s=times, rejected=len(times) - len(clean), disturbed=disturbed,
+                    raw_median_s=statistics.median(times), load_before=act.load_before, load_after=act.load_after,
                     other_cpu_share=act.other_cpu_share)
 
 
@@ -113,6 +138,9 @@ class Row:
     runs: int
     other_cpu_share: float
     load: float
+    rejected_runs: int = 0
+    disturbed: bool = False
+    raw_median_s: float = float("nan")
     predicted_ops_s: float = 0.0
     predicted_module_s: float = 0.0
     launched_ops: int = 0
@@ -131,7 +159,8 @@ def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10
                          input_shape=input_shape, params=params, weights=weights, device=device)
     return Row(model=spec, batch=batch, predicted_s=pred.latency_s, measured_s=meas.median_s,
                error=pred.latency_s / meas.median_s - 1.0, noise=meas.noise, runs=meas.runs,
-               other_cpu_share=meas.other_cpu_share, load=meas.load_after, predicted_ops_s=pred.ops_s,
+               other_cpu_share=meas.other_cpu_share, load=meas.load_after, rejected_runs=meas.rejected,
+               disturbed=meas.disturbed, raw_median_s=meas.raw_median_s, predicted_ops_s=pred.ops_s,
                predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs)
 
 

@@ -431,6 +431,7 @@ def _render_conf(
         "server.https.enabled=false",
         "",
         "dbms.usage_report.enabled=false",
+        "client.allow_telemetry=false",
         f"dbms.security.auth_enabled={'true' if auth else 'false'}",
         "",
         "# small footprint (the JVM heap itself is set with -Xms/-Xmx on the java command line)",
