@@ -71,6 +71,21 @@ class NeoBrowser:
         cond = EC.element_to_be_clickable if clickable else EC.visibility_of_element_located
         return self.wait.until(cond((By.CSS_SELECTOR, selector)), f"no {selector} within {WAIT_S:.0f}s")
 
+    def set_input(self, el, value: str) -> None:
+        """Replace a React-controlled input's value (WebElement.clear() is undone by React)."""
+        from selenium.webdriver.common.keys import Keys
+
+        el.click()
+        el.send_keys(Keys.CONTROL, "a")
+        el.send_keys(Keys.BACKSPACE)
+        el.send_keys(value)
+        if el.get_attribute("value") != value:  # fall back to the native setter + an input event
+            self.d.execute_script(
+                "const el = arguments[0], v = arguments[1];"
+                "Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, v);"
+                "el.dispatchEvent(new Event('input', {bubbles: true}));", el, value)
+        assert el.get_attribute("value") == value, (el.get_attribute("value"), value)
+
     def screenshot(self, name: str) -> Path | None:
         if not self.shots:
             return None
@@ -93,34 +108,22 @@ class NeoBrowser:
 
     def connect(self, bolt_uri: str, user: str | None, password: str | None) -> None:
         """Fill the connect form (bolt URL + credentials) and wait for the 'connected' frame."""
-        addr = self.until_css("[data-testid=boltaddress]", clickable=True)
-        addr.clear()
-        addr.send_keys(bolt_uri.split("://", 1)[-1])
-        scheme = self.css("[data-testid=bolt-scheme-select]")
-        if scheme:  # bolt://, neo4j://, ... is a separate dropdown
-            from selenium.webdriver.support.ui import Select
+        from selenium.webdriver.support.ui import Select
 
-            want = bolt_uri.split("://", 1)[0] + "://"
-            try:
-                Select(scheme[0]).select_by_visible_text(want)
-            except Exception:  # noqa: BLE001 - not a <select> in this Browser build: the URL field takes it all
-                addr.clear()
-                addr.send_keys(bolt_uri)
+        scheme, _, hostport = bolt_uri.partition("://")
+        select = self.css("[data-testid=bolt-scheme-select]")
+        addr = self.until_css("[data-testid=boltaddress]", clickable=True)
+        if select:  # the scheme (bolt://, neo4j://, ...) is a dropdown beside the host:port field
+            Select(select[0]).select_by_visible_text(f"{scheme}://")
+            self.set_input(addr, hostport)
+        else:
+            self.set_input(addr, bolt_uri)
         if user is not None:
             auth = self.css("[data-testid=authenticationMethod]")
             if auth:
-                from selenium.webdriver.support.ui import Select
-
-                try:
-                    Select(auth[0]).select_by_value("basic")
-                except Exception:  # noqa: BLE001 - already username/password
-                    pass
-            u = self.until_css("[data-testid=username]")
-            u.clear()
-            u.send_keys(user)
-            p = self.until_css("[data-testid=password]")
-            p.clear()
-            p.send_keys(password or "")
+                Select(auth[0]).select_by_visible_text("Username / Password")
+            self.set_input(self.until_css("[data-testid=username]"), user)
+            self.set_input(self.until_css("[data-testid=password]"), password or "")
         self.until_css("[data-testid=connect]", clickable=True).click()
         self.wait.until(lambda d: not self.css("[data-testid=connect]") and self.css("[data-testid=activeEditor]"),
                         "the Browser did not connect")
