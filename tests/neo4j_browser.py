@@ -134,8 +134,8 @@ class NeoBrowser:
     def frames(self):
         return self.css("[data-testid=frame]")
 
-    def type_command(self, text: str) -> None:
-        """Type into the editor and run it (Enter runs a one-line command)."""
+    def type_command(self, text: str, frame: bool = True) -> None:
+        """Type into the editor and run it (Enter runs a one-line command); wait for its frame."""
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys
 
@@ -144,7 +144,8 @@ class NeoBrowser:
         before = len(self.frames())
         ActionChains(self.d).send_keys(text).perform()
         ActionChains(self.d).send_keys(Keys.ENTER).perform()
-        self.wait.until(lambda d: len(self.frames()) > before, f"no frame appeared for {text!r}")
+        if frame:
+            self.wait.until(lambda d: len(self.frames()) > before, f"no frame appeared for {text!r}")
 
     def run_editor(self) -> None:
         before = len(self.frames())
@@ -152,8 +153,10 @@ class NeoBrowser:
         self.wait.until(lambda d: len(self.frames()) > before, "no frame appeared after Run")
 
     def open_guide(self, url: str) -> None:
-        self.type_command(f":guide {url}")
-        self.until_css("[data-testid=guidesDrawer] pre.runnable")
+        self.type_command(f":guide {url}", frame=False)  # guides open in the sidebar, not in a frame
+        self.wait.until(lambda d: any(url in (e.get_attribute("innerHTML") or "") or e.text.strip()
+                                      for e in self.css("[data-testid=guidesDrawer] pre.runnable")),
+                        f"the guide {url} did not open")
 
     def guide_slide(self, title: str) -> None:
         """Page the guide (sidebar) forward until a slide whose heading is `title`."""

@@ -5,7 +5,10 @@ Roofline used by every kind (see `finish`)::
     compute_time_s  = flops / peak(precision)                  (ideal, at the chip's dense peak)
     effective       = compute_time_s / utilization             (utilization comes from the mapping:
                                                                  waves, padding, tiles, cores used)
-    memory_time_s   = {level: bytes / effective bandwidth}     (the level that serves the kernel)
+    memory_time_s   = {level: bytes / effective bandwidth}     (the level(s) that serve the kernel)
+                      + {path: time}                           (transfer paths that carry bytes already
+                                                                 counted at a level, e.g. the GPU's
+                                                                 L2 -> SM path: time only, no energy)
     latency_s       = max(effective, max(memory_time_s)) + overhead_s
     bound           = overhead if overhead_s >= max(effective, memory) else compute | memory
 
@@ -19,6 +22,12 @@ Energy (see `finish`)::
 
 Bytes: a subgraph's external bytes (inputs + outputs + weights) as traced, rescaled from the traced
 dtype to the storage size of the requested precision (tf32 is stored as fp32).
+
+Cache residency between kernels (`Residency`): a single kernel mapped on its own streams everything from
+main memory (the cold view).  `engine.model_mapping.map_model` knows the schedule and may tell a kernel
+which of its input bytes are still resident in the chip's last-level cache (written by a recent kernel)
+and whether its output stays there; the GPU rule uses it (`engine.gpu`), the other kinds keep their
+cache-fit rule (`serving_level`).
 """
 
 from __future__ import annotations
@@ -115,6 +124,19 @@ class KernelMapping:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Residency:
+    """What the schedule leaves in the last-level cache for one kernel (see `engine.gpu.l2_residency`).
+
+    ``input_bytes``: traced bytes of the kernel's activation inputs that are still resident (LRU reuse
+    distance within the cache capacity); ``output_resident``: every consumer of the kernel's output finds
+    it resident, so the write is absorbed by the write-back cache and never reaches main memory.
+    """
+
+    input_bytes: float = 0.0
+    output_resident: bool = False
 
 
 @dataclass
@@ -290,8 +312,12 @@ def finish(
     *, sg: Subgraph, hw: HardwareSpec, precision: str, precision_used: str, kernel: str, flops: int,
     bytes_by_level: dict[str, float], bandwidth_by_level: dict[str, float], units_allocated: int,
     utilization: float, overhead_s: float, peak: float, details: dict[str, Any],
+    path_times_s: dict[str, float] | None = None,
 ) -> KernelMapping:
-    """Apply the roofline and the energy model (module docstring) to a mapping's numbers."""
+    """Apply the roofline and the energy model (module docstring) to a mapping's numbers.
+
+    `path_times_s` adds transfer times of paths whose bytes are already counted at a level (they bound the
+    latency like a level does, but carry no bytes or energy of their own)."""
     util = min(max(float(utilization), 1e-12), 1.0)
     compute = flops / peak if (flops > 0 and peak > 0) else 0.0
     effective = compute / util if compute > 0 else 0.0
@@ -299,6 +325,8 @@ def finish(
         name: (b / bandwidth_by_level[name] if bandwidth_by_level.get(name) else 0.0)
         for name, b in bytes_by_level.items()
     }
+    for name, t in (path_times_s or {}).items():
+        mem_times[name] = max(mem_times.get(name, 0.0), float(t))
     mem = max(mem_times.values(), default=0.0)
     busy = max(effective, mem)
     latency = busy + overhead_s

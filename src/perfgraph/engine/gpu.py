@@ -19,10 +19,26 @@ tile is used for the CUDA-core FP32 path), each block computing its tile over K 
 
 Small GEMMs whose grid cannot fill the SMs are split along K (split-K, as cuBLAS does):
 ``split = min(slots // blocks, K // 256)``; the partial sums cost an extra fp32 write + read of the output
-and a second launch.  Compute time is ``flops / (peak x utilization)``; memory time is the kernel's
-external bytes (rescaled to the precision) over the device-memory bandwidth available to the SMs in use
-(``bandwidth x min(1, SMs used / SMs)``).  Data is assumed to stream from device memory (L2 residency
-between kernels is not modelled).
+and a second launch.  Compute time is ``flops / (peak x utilization)``.
+
+**Memory (`memory_model`).**  Every byte a kernel moves reaches the SMs through the L2, and each SM's
+L1 <- L2 load path has a finite width, so a kernel on ``u`` SMs can move at most ``u x per_sm`` bytes/s,
+``per_sm = l2_bytes_per_clk_per_sm x clock`` (from the chip spec: the L2 bandwidth measured or published
+with every SM loading, divided by the SM count).  By Little's law the SM's path is what limits a
+latency-bound stream, and DRAM bandwidth saturates with a fraction of the SMs, not all of them::
+
+    dram_time    = dram_bytes / dram_bandwidth
+    l2_sm_time   = (dram_bytes + l2_bytes) / min(l2_bandwidth, u x per_sm)     ("L2->SM" path)
+    memory_time  = max(dram_time, l2_sm_time)
+
+so an all-DRAM kernel sees ``min(dram_bandwidth, u x per_sm)``.  ``l2_bytes`` are the bytes the L2 serves
+without touching DRAM: the split-K partial sums (written and read back at once) when they fit, and -- from
+`l2_residency`, which `model_mapping.map_model` runs over the schedule -- activations written by a recent
+kernel and still resident (LRU reuse distance within the L2 capacity), and outputs whose every consumer
+finds them resident (absorbed by the write-back L2).  Weights and model inputs come from DRAM.  A kernel
+mapped on its own (no schedule) is cold: everything but the split-K partials streams from DRAM.  A spec
+without ``l2_bytes_per_clk_per_sm`` falls back to the old linear share (``bandwidth x SMs used / SMs``, no
+L2 term and no residency).
 
 **Depthwise convolutions** are not GEMMs on a GPU (cuDNN / PyTorch run a direct depthwise kernel on the
 CUDA cores): they are mapped like vector kernels, one thread per output element.
@@ -38,13 +54,17 @@ Overhead: one kernel launch (`overhead.launch_s`) per subgraph, two with split-K
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import networkx as nx
 
 from perfgraph.engine.common import (
-    PRECISION_BYTES, GemmShape, KernelMapping, ceil_to, finish, output_elements, scaled_bytes, waves,
+    PRECISION_BYTES, GemmShape, KernelMapping, Residency, ceil_to, dtype_bytes, finish, output_elements,
+    scaled_bytes, waves,
 )
-from perfgraph.graph import Op, Subgraph
-from perfgraph.hardware.spec import HardwareSpec
+from perfgraph.graph import ModelGraph, Op, Subgraph
+from perfgraph.hardware.spec import HardwareSpec, MemoryLevel
 
 TILE_M = 128
 TILE_N = 128
@@ -59,6 +79,73 @@ VECTOR_BLOCK = 256
 
 def _detail(hw: HardwareSpec, key: str, default: int) -> int:
     return int(hw.unit_details.get(key, default))
+
+
+def per_sm_bandwidth(hw: HardwareSpec) -> float | None:
+    """Bytes/s one SM can load through its L1 <- L2 path: ``l2_bytes_per_clk_per_sm x boost clock``
+    (None when the spec does not give the per-SM figure)."""
+    per_clk = hw.unit_details.get("l2_bytes_per_clk_per_sm")
+    clock = hw.clock_boost_ghz or hw.clock_base_ghz
+    if not per_clk or not clock:
+        return None
+    return float(per_clk) * float(clock) * 1e9
+
+
+def last_level_cache(hw: HardwareSpec) -> MemoryLevel | None:
+    """The chip-wide cache in front of main memory (the GPU's L2): the last shared, non-main level."""
+    shared = [lv for lv in hw.memory if not lv.is_main and lv.scope == "shared" and lv.kind in ("cache", "sram")]
+    return shared[-1] if shared else None
+
+
+def l2_sm_bandwidth(hw: HardwareSpec, units: int) -> float | None:
+    """Bandwidth of the L2 -> SM path for a kernel on `units` SMs: ``min(L2 bandwidth, units x per_sm)``
+    (either term alone when the spec gives only one; None when it gives neither)."""
+    per_sm = per_sm_bandwidth(hw)
+    llc = last_level_cache(hw)
+    l2_bw = llc.bandwidth_bytes_per_s if llc is not None else None
+    terms = []
+    if per_sm is not None:
+        terms.append(max(int(units), 1) * per_sm)
+    if l2_bw:
+        terms.append(float(l2_bw) if per_sm is not None else float(l2_bw) * min(1.0, max(units, 1) / hw.unit_count))
+    return min(terms) if terms else None
+
+
+def memory_model(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, units: int,
+                 residency: Residency | None, partial_bytes: float = 0.0,
+                 partial_buffer_bytes: float = 0.0) -> dict[str, Any]:
+    """Bytes per level, bandwidths and path times of one kernel (module docstring, "Memory").
+
+    `partial_bytes`: split-K traffic (fp32 partial tiles written and read back); `partial_buffer_bytes`:
+    the size of that buffer, which decides whether the L2 holds it.
+    """
+    ext, scale = scaled_bytes(sg, ops, precision)
+    main = hw.dram
+    sms = hw.unit_count
+    llc = last_level_cache(hw)
+    path_bw = l2_sm_bandwidth(hw, units) if per_sm_bandwidth(hw) is not None else None
+    if path_bw is None or llc is None:  # legacy linear share: no per-SM figure, everything from DRAM
+        bw = hw.dram_bandwidth * min(1.0, units / sms)
+        return {"bytes": {main.name: ext + partial_bytes}, "bandwidth": {main.name: bw}, "paths": {},
+                "scale": scale, "l2_bytes": 0.0, "dram_bytes": ext + partial_bytes, "serving": main.name}
+    l2 = 0.0
+    if residency is not None:
+        l2 += min(float(residency.input_bytes), float(sg.input_bytes)) * scale
+        if residency.output_resident:
+            l2 += float(sg.output_bytes) * scale
+    if partial_bytes and partial_buffer_bytes + ext <= llc.capacity_bytes:
+        l2 += partial_bytes
+    total = ext + partial_bytes
+    l2 = min(l2, total)
+    dram = total - l2
+    bytes_by_level = {main.name: dram}
+    bandwidth = {main.name: hw.dram_bandwidth}
+    if l2 > 0:
+        bytes_by_level[llc.name] = l2
+        bandwidth[llc.name] = path_bw
+    return {"bytes": bytes_by_level, "bandwidth": bandwidth, "paths": {f"{llc.name}->SM": total / path_bw},
+            "scale": scale, "l2_bytes": l2, "dram_bytes": dram, "path_bandwidth": path_bw,
+            "serving": llc.name if dram <= 0 else main.name}
 
 
 def gemm_blocks_per_sm(hw: HardwareSpec, elem_bytes: int) -> dict[str, int]:
@@ -76,7 +163,7 @@ def gemm_blocks_per_sm(hw: HardwareSpec, elem_bytes: int) -> dict[str, int]:
 
 
 def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
-             shape: GemmShape) -> KernelMapping:
+             shape: GemmShape, residency: Residency | None = None) -> KernelMapping:
     sms = hw.unit_count
     elem = PRECISION_BYTES[prec_used]
     tile_m = TILE_M if shape.M > SMALL_TILE else SMALL_TILE
@@ -97,17 +184,17 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
     pad_eff = (shape.M * shape.N * shape.K) / (m_pad * n_pad * k_pad)
     utilization = wave_eff * pad_eff
     units = min(sms, math.ceil(total_blocks / bps))
-    dram_bytes, scale = scaled_bytes(sg, ops, precision)
-    split_bytes = 0.0
+    split_bytes = split_buffer = 0.0
     if split > 1:  # fp32 partial tiles written by every split and read back by the reduction
+        split_buffer = float(split * shape.batch * shape.groups * shape.M * shape.N * 4)
         split_bytes = 2.0 * (split - 1) * shape.batch * shape.groups * shape.M * shape.N * 4
-    main = hw.dram
-    bw = hw.dram_bandwidth * min(1.0, units / sms)
+    mem = memory_model(sg, ops, hw, precision, units, residency, split_bytes, split_buffer)
+    scale = mem["scale"]
     overhead = hw.launch_overhead_s * (2 if split > 1 else 1)
     peak = hw.peak(prec_used)
     return finish(
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="gemm", flops=sg.flops,
-        bytes_by_level={main.name: dram_bytes + split_bytes}, bandwidth_by_level={main.name: bw},
+        bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
         units_allocated=units, utilization=utilization, overhead_s=overhead, peak=peak,
         details={
             "rule": "gpu.gemm", "gemm": shape.as_dict(), "tile": [tile_m, tile_n, TILE_K],
@@ -115,13 +202,14 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
             "blocks_per_sm": bps, "occupancy_limits": occ, "slots": slots, "waves": n_waves,
             "wave_efficiency": wave_eff, "padding_efficiency": pad_eff, "padding_waste": 1.0 - pad_eff,
             "threads": total_blocks * THREADS_PER_BLOCK, "warps": total_blocks * THREADS_PER_BLOCK // 32,
-            "bytes_scale": scale, "serving_level": main.name,
+            "bytes_scale": scale, "serving_level": mem["serving"], "l2_bytes": mem["l2_bytes"],
+            "dram_bytes": mem["dram_bytes"], "split_k_bytes": split_bytes,
         },
     )
 
 
 def map_vector(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str,
-               prec_used: str) -> KernelMapping:
+               prec_used: str, residency: Residency | None = None) -> KernelMapping:
     sms = hw.unit_count
     elem = PRECISION_BYTES[precision]
     threads = output_elements(sg, ops, elem)
@@ -132,17 +220,91 @@ def map_vector(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str
     units = min(sms, blocks)
     warps_per_sm = min(bps * VECTOR_BLOCK // 32, math.ceil(threads / 32 / max(units, 1)))
     occupancy = warps_per_sm / max(_detail(hw, "max_warps_per_sm", 64), 1)
-    dram_bytes, scale = scaled_bytes(sg, ops, precision)
-    main = hw.dram
-    bw = hw.dram_bandwidth * min(1.0, units / sms)
+    mem = memory_model(sg, ops, hw, precision, units, residency)
     peak = hw.vector_peak(prec_used)
     return finish(
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="vector", flops=sg.flops,
-        bytes_by_level={main.name: dram_bytes}, bandwidth_by_level={main.name: bw},
+        bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
         units_allocated=units, utilization=wave_eff, overhead_s=hw.launch_overhead_s, peak=peak,
         details={
             "rule": "gpu.vector", "threads": threads, "block": VECTOR_BLOCK, "blocks": blocks,
             "blocks_per_sm": bps, "slots": slots, "waves": n_waves, "wave_efficiency": wave_eff,
-            "occupancy": occupancy, "padding_waste": 0.0, "bytes_scale": scale, "serving_level": main.name,
+            "occupancy": occupancy, "padding_waste": 0.0, "bytes_scale": mem["scale"],
+            "serving_level": mem["serving"], "l2_bytes": mem["l2_bytes"], "dram_bytes": mem["dram_bytes"],
         },
     )
+
+
+def l2_residency(mg: ModelGraph, hw: HardwareSpec, scale: float = 1.0) -> dict[int, Residency]:
+    """Which activation bytes each kernel finds in the L2, over the sequential schedule.
+
+    Why: a GPU's L2 (40-50 MB on A100/H100/L4) holds the activations a kernel has just written, so at
+    small batch the next kernel reads them from the L2, not DRAM.  Model: an LRU cache of whole tensors
+    with the L2's capacity, walked in schedule order (topological, ties by subgraph index -- the order
+    kernels are enqueued on one stream).  Per kernel:
+
+    1. each producer -> kernel edge (``mg.subgraph_edges``, distinct bytes) is a hit when the producer's
+       output is still in the cache (its LRU reuse distance plus its size fit the capacity); hits count
+       toward ``Residency.input_bytes``;
+    2. the kernel's inputs are touched (most recently used); its weights and the model inputs it reads
+       are inserted cold (read from DRAM once per inference; they occupy the cache after that);
+    3. its output is inserted; least recently used tensors are evicted until the total fits.
+
+    A tensor larger than the cache is never resident (whole-tensor granularity: no partial hits).  An
+    output is ``output_resident`` when it has consumers and every consumer hit it: the write-back L2
+    absorbed the write (its lines were reused before eviction).  Model outputs go to DRAM.
+    Sizes are traced bytes; `scale` (precision bytes / traced bytes) converts the capacity.
+    Returns {} when the chip has no shared last-level cache.
+    """
+    llc = last_level_cache(hw)
+    if llc is None or llc.capacity_bytes <= 0 or not mg.subgraphs:
+        return {}
+    capacity = float(llc.capacity_bytes) / max(float(scale), 1e-12)
+    by_index = {sg.index: sg for sg in mg.subgraphs}
+    g = nx.DiGraph()
+    g.add_nodes_from(by_index)
+    edges: dict[tuple[int, int], float] = {}
+    for src, dst, nbytes in mg.subgraph_edges:
+        if src in by_index and dst in by_index:
+            edges[(src, dst)] = edges.get((src, dst), 0.0) + float(nbytes)
+            g.add_edge(src, dst)
+    preds: dict[int, list[tuple[int, float]]] = {n: [] for n in by_index}
+    for (src, dst), nbytes in edges.items():
+        preds[dst].append((src, nbytes))
+    cache: OrderedDict[tuple[str, int], float] = OrderedDict()
+    used = 0.0
+
+    def insert(key: tuple[str, int], size: float) -> None:
+        nonlocal used
+        if key in cache:
+            cache.move_to_end(key)
+            return
+        if size <= 0 or size > capacity:
+            return
+        cache[key] = size
+        used += size
+        while used > capacity:
+            _, evicted = cache.popitem(last=False)
+            used -= evicted
+
+    hits: dict[int, float] = {}
+    consumer_hit: dict[int, bool] = {}
+    for n in nx.lexicographical_topological_sort(g, key=lambda x: x):
+        sg = by_index[n]
+        got = 0.0
+        edge_in = 0.0
+        for src, nbytes in sorted(preds[n]):
+            edge_in += nbytes
+            key = ("out", src)
+            if key in cache:
+                got += nbytes
+                cache.move_to_end(key)
+                consumer_hit.setdefault(src, True)
+            else:
+                consumer_hit[src] = False
+        hits[n] = min(got, float(sg.input_bytes))
+        insert(("w", n), float(sg.weight_bytes))
+        insert(("x", n), max(float(sg.input_bytes) - edge_in, 0.0))
+        insert(("out", n), float(sg.output_bytes))
+    return {n: Residency(input_bytes=hits.get(n, 0.0), output_resident=bool(consumer_hit.get(n, False)))
+            for n in by_index}

@@ -91,6 +91,8 @@ def build(name: str, *, batch: int, input_shape: list[int] | None = None, weight
         kwargs["init_weights"] = False  # no slow scipy init: the values never matter here
     if family == "quantization":
         kwargs["quantize"] = False
+    if family == "segmentation" and not name.startswith("lraspp"):
+        kwargs["aux_loss"] = True  # the published weights (and their figures) carry the auxiliary head
     if family in ("detection", "segmentation"):  # never download a pretrained backbone
         kwargs["weights_backbone"] = None
     for key, value in (params or {}).items():
@@ -101,8 +103,9 @@ def build(name: str, *, batch: int, input_shape: list[int] | None = None, weight
         if shape is None:
             raise ModelSourceError(f"input shape {input_shape} needs at least 2 dimensions, e.g. 1,3,224,224")
     elif family == "video":
-        frames = int(w.meta.get("min_temporal_size", _VIDEO_FRAMES) or _VIDEO_FRAMES)
-        shape = [batch, 3, max(frames, _VIDEO_FRAMES) if name != "s3d" else frames, h, wd]
+        # torchvision's published video figures are for 16-frame clips.
+        frames = max(int(w.meta.get("min_temporal_size", 1) or 1), _VIDEO_FRAMES)
+        shape = [batch, 3, frames, h, wd]
     else:
         shape = [batch, 3, h, wd]
 

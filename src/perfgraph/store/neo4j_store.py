@@ -11,6 +11,7 @@ also fine against a single server); `neo4j+s://xxxx.databases.neo4j.io` for Aura
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from typing import Any, Callable
@@ -28,6 +29,12 @@ WEIGHT_PROPERTIES = {"flops": "flops", "bytes": "external_bytes", "macs": "macs"
 OP_FIELDS = [f.name for f in dataclasses.fields(Op) if f.name not in ("inputs", "outputs")]
 SUBGRAPH_FIELDS = [f.name for f in dataclasses.fields(Subgraph)
                    if f.name not in ("op_indices", "stage", "on_critical_path")]
+
+
+# The driver logs each transaction retry as a WARNING; with no logging configured Python would print them to
+# stderr as multi-line noise under our one-line errors. A NullHandler keeps them out unless the application
+# configures logging itself (its handlers still receive them).
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
 
 
 class StoreError(RuntimeError):
@@ -76,9 +83,16 @@ class Neo4jStore:
 
     # -- transactions -------------------------------------------------------------------------------
     def _run(self, write: bool, unit_of_work: Callable[[ManagedTransaction], Any]) -> Any:
+        return self._translated(lambda: self._session_run(write, unit_of_work))
+
+    def _session_run(self, write: bool, unit_of_work: Callable[[ManagedTransaction], Any]) -> Any:
+        with self.driver.session(database=self.database) as session:
+            return (session.execute_write if write else session.execute_read)(unit_of_work)
+
+    def _translated(self, call: Callable[[], Any]) -> Any:
+        """Run `call`, turning driver errors into one-line StoreErrors (never with credentials)."""
         try:
-            with self.driver.session(database=self.database) as session:
-                return (session.execute_write if write else session.execute_read)(unit_of_work)
+            return call()
         except AuthError:
             raise StoreError(f"Neo4j at {self.uri} refused the credentials for user {self.user!r}") from None
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
@@ -89,7 +103,10 @@ class Neo4jStore:
             raise StoreError(f"Neo4j error: {_first_line(exc)}") from None
 
     def verify(self) -> str:
-        """Check the connection and credentials; return the server's version."""
+        """Check the connection and credentials; return the server's version. An unreachable server fails
+        at once (no retries)."""
+        self._translated(self.driver.verify_connectivity)
+
         def work(tx):
             return tx.run("CALL dbms.components() YIELD versions RETURN versions[0] AS v").single()["v"]
         return self._run(False, work)
@@ -298,4 +315,12 @@ def element_count(mg: ModelGraph) -> int:
 
 def _first_line(exc: Any) -> str:
     text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    first = text[0]
+    if first.endswith(":") and len(text) > 1:  # "Couldn't connect to host:port (...):" + the reason below
+        import re
+
+        reason = re.search(r"\(reason (.+)\)\s*$", text[1])
+        first = f"{first.rstrip(':')}: {reason.group(1) if reason else text[1].strip()}"
+    return first[:300]
