@@ -26,7 +26,8 @@ from perfgraph.analysis import analyze_graph
 t = time.perf_counter()
 mg = analyze_graph(sys.argv[1])
 print(json.dumps({"tracer": mg.info.tracer, "ops": mg.info.ops, "subgraphs": mg.info.subgraphs,
-                  "depth": mg.info.depth, "macs": mg.info.macs, "uncosted": sorted({o.target for o in mg.uncosted}),
+                  "depth": mg.info.depth, "macs": mg.info.macs, "published_macs": mg.info.published_macs,
+                  "uncosted": sorted({o.target for o in mg.uncosted}),
                   "seconds": time.perf_counter() - t}))
 """
 
@@ -57,6 +58,8 @@ def main() -> int:
             status = f"ok  {row['tracer']:5} ops={row['ops']:5} sg={row['subgraphs']:4} depth={row['depth']:4} " \
                      f"GMACs={row['macs'] / 1e9:9.3f}" if row["ok"] else f"FAILED {row['error']}"
             unc = f" uncosted={row['uncosted']}" if row.get("uncosted") else ""
+            if row.get("published_macs"):
+                unc += f" published={row['published_macs'] / 1e9:.3f} ratio={row['macs'] / row['published_macs']:.4f}"
             print(f"{family:14} {name:38} {status}{unc} ({row['wall_s']} s)", flush=True)
         ok = sum(r["ok"] for r in rows)
         report[family] = {"rows": rows, "ok": ok, "total": len(rows)}
