@@ -15,12 +15,27 @@ from perfgraph.cli import output
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, RuntimeError, OSError, LookupError, ImportError)
 
 
+def _shows_help(exc: click.UsageError) -> bool:
+    """A group run without a command raises a UsageError whose message is its help text: let click show it."""
+    return type(exc).__name__ == "NoArgsIsHelpError"
+
+
+def _usage_error(exc: click.UsageError, fallback_path: str) -> None:
+    where = exc.ctx.command_path if exc.ctx else fallback_path
+    click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
+    sys.exit(exc.exit_code)
+
+
 class PerfgraphGroup(click.Group):
     """Turns any exception into `error: <one line>` and exit code 1, unless `--debug` was given."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # bad option or argument: one line too (exit code 2, as click's)
+            if (ctx.obj and ctx.obj.get("debug")) or _shows_help(exc):
+                raise
+            _usage_error(exc, ctx.command_path)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
@@ -31,6 +46,15 @@ class PerfgraphGroup(click.Group):
                 raise
             click.echo(f"error: {output.one_line(exc)}", err=True)
             sys.exit(1)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """Errors in the group's own options (`perfgraph --nope`) are one line as well."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            if "--debug" in args or os.environ.get("PERFGRAPH_DEBUG") or _shows_help(exc):
+                raise
+            _usage_error(exc, info_name or "perfgraph")
 
 
 @click.group(cls=PerfgraphGroup, context_settings={"help_option_names": ["-h", "--help"]})

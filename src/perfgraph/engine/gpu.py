@@ -60,8 +60,8 @@ from typing import Any, Sequence
 import networkx as nx
 
 from perfgraph.engine.common import (
-    PRECISION_BYTES, GemmShape, KernelMapping, Residency, ceil_to, dtype_bytes, finish, output_elements,
-    scaled_bytes, waves,
+    PRECISION_BYTES, GemmShape, KernelMapping, Residency, ceil_to, finish, output_elements, scaled_bytes,
+    waves,
 )
 from perfgraph.graph import ModelGraph, Op, Subgraph
 from perfgraph.hardware.spec import HardwareSpec, MemoryLevel
@@ -121,31 +121,32 @@ def memory_model(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: s
     """
     ext, scale = scaled_bytes(sg, ops, precision)
     main = hw.dram
-    sms = hw.unit_count
     llc = last_level_cache(hw)
-    path_bw = l2_sm_bandwidth(hw, units) if per_sm_bandwidth(hw) is not None else None
-    if path_bw is None or llc is None:  # legacy linear share: no per-SM figure, everything from DRAM
-        bw = hw.dram_bandwidth * min(1.0, units / sms)
+    if per_sm_bandwidth(hw) is None:  # legacy linear share: no per-SM figure, everything from DRAM
+        bw = hw.dram_bandwidth * min(1.0, units / hw.unit_count)
         return {"bytes": {main.name: ext + partial_bytes}, "bandwidth": {main.name: bw}, "paths": {},
                 "scale": scale, "l2_bytes": 0.0, "dram_bytes": ext + partial_bytes, "serving": main.name}
+    path_bw = float(l2_sm_bandwidth(hw, units))
     l2 = 0.0
-    if residency is not None:
-        l2 += min(float(residency.input_bytes), float(sg.input_bytes)) * scale
-        if residency.output_resident:
-            l2 += float(sg.output_bytes) * scale
-    if partial_bytes and partial_buffer_bytes + ext <= llc.capacity_bytes:
-        l2 += partial_bytes
+    if llc is not None:
+        if residency is not None:
+            l2 += min(float(residency.input_bytes), float(sg.input_bytes)) * scale
+            if residency.output_resident:
+                l2 += float(sg.output_bytes) * scale
+        if partial_bytes and partial_buffer_bytes + ext <= llc.capacity_bytes:
+            l2 += partial_bytes
     total = ext + partial_bytes
     l2 = min(l2, total)
     dram = total - l2
     bytes_by_level = {main.name: dram}
     bandwidth = {main.name: hw.dram_bandwidth}
-    if l2 > 0:
+    if l2 > 0 and llc is not None:
         bytes_by_level[llc.name] = l2
         bandwidth[llc.name] = path_bw
-    return {"bytes": bytes_by_level, "bandwidth": bandwidth, "paths": {f"{llc.name}->SM": total / path_bw},
+    path = f"{llc.name if llc is not None else 'L2'}->SM"
+    return {"bytes": bytes_by_level, "bandwidth": bandwidth, "paths": {path: total / path_bw},
             "scale": scale, "l2_bytes": l2, "dram_bytes": dram, "path_bandwidth": path_bw,
-            "serving": llc.name if dram <= 0 else main.name}
+            "serving": llc.name if (llc is not None and dram <= 0) else main.name}
 
 
 def gemm_blocks_per_sm(hw: HardwareSpec, elem_bytes: int) -> dict[str, int]:

@@ -23,21 +23,26 @@ from typing import Sequence
 
 from perfgraph.engine import cpu, gpu, kpu, tpu
 from perfgraph.engine.common import (
-    KernelMapping, anchor_op, finish, gemm_shape, select_ops,
+    KernelMapping, Residency, anchor_op, finish, gemm_shape, select_ops,
 )
 from perfgraph.graph import Op, Subgraph
 from perfgraph.hardware.spec import HardwareSpec, PrecisionNotSupportedError  # noqa: F401 (re-export)
 
 RULES = {"GPU": gpu, "CPU": cpu, "TPU": tpu, "KPU": kpu}
+# Kinds whose rule takes the schedule's cache residency (the others keep their cache-fit rule).
+RESIDENCY_KINDS = ("GPU",)
 # GPUs and CPUs run depthwise convolutions as direct kernels on their vector units; systolic arrays
 # (TPU, KPU) have no such path and pay the padding of the GEMM mapping.
 DIRECT_DEPTHWISE_KINDS = ("GPU", "CPU")
 
 
-def map_subgraph(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str) -> KernelMapping:
+def map_subgraph(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str,
+                 residency: Residency | None = None) -> KernelMapping:
     """Map one subgraph onto `hw` at `precision` (fp32 | tf32 | fp16 | bf16 | int8).
 
     `ops` may be the whole model's op list (selected by `sg.op_indices`) or just the subgraph's ops.
+    `residency`: what the schedule leaves in the last-level cache for this kernel (`common.Residency`,
+    computed by `model_mapping.map_model`); used by the GPU rule; None = cold (everything from DRAM).
     """
     precision = precision.lower()
     prec_used = hw.resolve_precision(precision)
@@ -53,13 +58,21 @@ def map_subgraph(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: s
     if anchor is not None and (sg.macs > 0 or anchor.macs > 0):
         shape = gemm_shape(anchor)
         if shape.depthwise and hw.kind in DIRECT_DEPTHWISE_KINDS:
-            km = rule.map_vector(sg, sg_ops, hw, precision, prec_used)
+            km = _call(rule.map_vector, residency, sg, sg_ops, hw, precision, prec_used)
             km.details["gemm"] = shape.as_dict()
             km.details["note"] = "depthwise conv as a direct (non-GEMM) kernel"
         else:
-            km = rule.map_gemm(sg, sg_ops, hw, precision, prec_used, shape)
+            km = _call(rule.map_gemm, residency, sg, sg_ops, hw, precision, prec_used, shape)
     else:
-        km = rule.map_vector(sg, sg_ops, hw, precision, prec_used)
+        km = _call(rule.map_vector, residency, sg, sg_ops, hw, precision, prec_used)
     km.details.setdefault("anchor_op", anchor.name if anchor is not None else "")
+    if residency is not None and hw.kind in RESIDENCY_KINDS:
+        km.details.setdefault("residency", {"input_bytes": residency.input_bytes,
+                                            "output_resident": residency.output_resident})
     km.details.setdefault("pattern", sg.pattern)
     return km
+
+
+def _call(fn, residency: Residency | None, *args):
+    """Call a rule, passing the residency only to the kinds that model it."""
+    return fn(*args, residency=residency) if residency is not None else fn(*args)

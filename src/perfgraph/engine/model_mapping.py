@@ -19,6 +19,11 @@ Latencies (always sequential >= concurrency-aware >= critical-path bound):
   tie-breaking as the Cypher frontier loop) — a lower bound at unbounded width.  A path visits at most one kernel per stage, so it is
   <= the concurrency-aware figure.
 
+Cache residency (GPUs): before mapping, the sequential schedule is walked once through an LRU model of
+the L2 (`engine.gpu.l2_residency`): each kernel learns which of its input activations are still resident
+and whether its output stays resident; the GPU rule serves those bytes from the L2.  Other kinds keep
+their cache-fit rule.
+
 Stages: ``stages`` maps subgraph index -> stage; when None they come from
 `perfgraph.queries.embedded.stages` (stage 0: no predecessor, else 1 + the largest predecessor stage).
 
@@ -41,8 +46,9 @@ from typing import Any
 
 import networkx as nx
 
+from perfgraph.engine import gpu
 from perfgraph.engine.common import PRECISION_BYTES, KernelMapping, dtype_bytes
-from perfgraph.engine.mapping import map_subgraph
+from perfgraph.engine.mapping import RESIDENCY_KINDS, map_subgraph
 from perfgraph.graph import ModelGraph
 from perfgraph.hardware.spec import HardwareSpec
 from perfgraph.queries.embedded import critical_path, stages as compute_stages, subgraph_dag
@@ -153,7 +159,9 @@ def peak_memory(mg: ModelGraph, scale: float = 1.0) -> tuple[float, float, float
 def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str,
               stages: dict[int, int] | None = None) -> ModelMapping:
     precision = precision.lower()
-    kernels = [map_subgraph(sg, mg.ops, hw, precision) for sg in mg.subgraphs]
+    scale = PRECISION_BYTES.get(precision, 4) / _traced_elem(mg)
+    residency = gpu.l2_residency(mg, hw, scale) if hw.kind in RESIDENCY_KINDS else {}
+    kernels = [map_subgraph(sg, mg.ops, hw, precision, residency.get(sg.index)) for sg in mg.subgraphs]
     by_index = {k.subgraph_index: k for k in kernels}
     if stages is None:
         stages = compute_stages(mg)
@@ -176,7 +184,6 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str,
     batch = max(int(mg.info.batch or 1), 1)
     energy = sum(k.energy_j for k in kernels)
     dynamic = sum(k.energy_compute_j + k.energy_memory_j for k in kernels)
-    scale = PRECISION_BYTES.get(precision, 4) / _traced_elem(mg)
     weights, act, total = peak_memory(mg, scale)
     flops = sum(k.flops for k in kernels)
     peak = hw.peak(precision)

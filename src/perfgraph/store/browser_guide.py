@@ -13,8 +13,9 @@ Saved scripts ("favorites") are the other mechanism: a `.zip` of `.cypher` files
 drawer; `/perfgraph-queries.zip` serves one, built from the same files.
 
 Files (repository): `neo4j/browser/perfgraph.html` (the guide; `{{ NAME }}` placeholders take the Cypher of
-`neo4j/browser/queries/NN-NAME.cypher`, `{{ base_url }}` this server's URL) and the queries. Override the
-directory with `$PERFGRAPH_BROWSER_DIR`.
+`neo4j/browser/queries/NN-NAME.cypher`, `{{ base_url }}` this server's URL), the queries, and
+`perfgraph.grass` (node colours and captions; `:style <url>` loads it). Override the directory with
+`$PERFGRAPH_BROWSER_DIR`.
 
 Run it: `perfgraph neo4j start` starts it beside the local server (pid in `<home>/run/guide.pid`) and
 `perfgraph neo4j stop` stops it; `perfgraph neo4j guide` serves it in the foreground for any other Neo4j
@@ -45,6 +46,7 @@ URL_HOST = "localhost"  # the Browser's default allowlist has "localhost", not "
 DEFAULT_PORT = 7480
 GUIDE_FILE = "perfgraph.html"
 ZIP_NAME = "perfgraph-queries.zip"
+GRASS_FILE = "perfgraph.grass"  # the Browser's graph style: `:style http://localhost:7480/perfgraph.grass`
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 _PID_FILE = "run/guide.pid"
 _STATE_FILE = "guide.json"  # kept across restarts: the port the server's post_connect_cmd points at
@@ -162,6 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if path == f"/{GUIDE_FILE}":
                 body, ctype = render_guide(f"http://{host}", self.directory).encode(), "text/html; charset=utf-8"
+            elif path == f"/{GRASS_FILE}":
+                body, ctype = (self.directory / GRASS_FILE).read_bytes(), "text/plain; charset=utf-8"
             elif path == f"/{ZIP_NAME}":
                 body, ctype = favorites_zip(self.directory), "application/zip"
             elif path.startswith("/queries/") and path.endswith(".cypher") and "/" not in path[len("/queries/"):]:

@@ -139,11 +139,7 @@ class Neo4jStore:
                 return "exists"
             if exists:
                 tx.run(load("delete_model"), model_id=mg.info.id).consume()
-            tx.run(load("write_model"), model=rows["model"]).consume()
-            tx.run(load("write_ops"), ops=rows["ops"], edges=rows["op_edges"]).consume()
-            tx.run(load("write_subgraphs"), model_id=mg.info.id, subgraphs=rows["subgraphs"],
-                   edges=rows["subgraph_edges"]).consume()
-            tx.run(load("write_contains"), model_id=mg.info.id, contains=rows["contains"]).consume()
+            tx.run(load("write_model_graph"), **rows).consume()
             t = time.perf_counter()
             _frontier_loop(_tx_runner(tx), mg.info.id, "flops", mark=True)
             if timings is not None:

@@ -1,2 +1,0 @@
-// Create the Model node. $model: its properties (a map).
-CREATE (m:Model) SET m = $model;
