@@ -48,7 +48,7 @@ def browser_images(home: Path, model_id: str) -> None:
     guide = json.loads((home / "guide.json").read_text())
     password = (home / "password").read_text().rstrip("\n")
     IMG.mkdir(parents=True, exist_ok=True)
-    driver = make_driver(1500, 950)
+    driver = make_driver(1800, 1000)
     b = NeoBrowser(driver, f"http://127.0.0.1:{state['http_port']}/browser/", IMG)
     try:
         b.open()
@@ -66,7 +66,7 @@ def browser_images(home: Path, model_id: str) -> None:
         b.click_runnable(":style")
         b.run_editor()
         b.guide_slide("Critical path")
-        b.click_runnable("RETURN p")
+        b.click_runnable("UNWIND range")
         b.run_editor()
         time.sleep(8)  # let the force layout settle
         b.screenshot("browser-critical-path")

@@ -46,13 +46,16 @@ def quartiles(xs: list[float]) -> tuple[float, float, float]:
 
 
 class RunDelay:
-    """Nanoseconds this process's threads spent runnable but waiting for a CPU: the second field of
-    ``/proc/self/task/<tid>/schedstat``, summed over threads.  It grows only when another process (or
-    another of our threads) held the CPU we wanted — the kernel's own measure of interference.
-    `available` is False where the file does not exist (non-Linux, no CONFIG_SCHED_INFO)."""
+    """Nanoseconds of CPU this process was denied: the time its threads spent runnable but waiting for a
+    CPU (the second field of ``/proc/self/task/<tid>/schedstat``, summed over threads: another process
+    held the CPU we wanted) plus the time the hypervisor stole from the virtual CPUs (``steal`` in
+    ``/proc/stat``, 10 ms resolution) — the kernel's own measure of interference.
+    `available` is False where the files do not exist (non-Linux, no CONFIG_SCHED_INFO)."""
 
     def __init__(self) -> None:
         self._fds: list[int] = []
+        self._stat = -1
+        self._tick_ns = 1e9 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
         self.refresh()
 
     def refresh(self) -> None:
@@ -66,6 +69,10 @@ class RunDelay:
                 self._fds.append(os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY))
             except OSError:
                 continue
+        try:
+            self._stat = os.open("/proc/stat", os.O_RDONLY)
+        except OSError:
+            self._stat = -1
         self.available = bool(self._fds) and self.read() >= 0
 
     def read(self) -> int:
@@ -75,15 +82,22 @@ class RunDelay:
                 total += int(os.pread(fd, 128, 0).split()[1])
             except (OSError, IndexError, ValueError):
                 continue  # a thread that exited
+        if self._stat >= 0:
+            try:
+                fields = os.pread(self._stat, 256, 0).split(b"\n", 1)[0].split()
+                total += int(int(fields[8]) * self._tick_ns)  # steal
+            except (OSError, IndexError, ValueError):
+                pass
         return total
 
     def close(self) -> None:
-        for fd in self._fds:
+        for fd in self._fds + ([self._stat] if self._stat >= 0 else []):
             try:
                 os.close(fd)
             except OSError:
                 pass
         self._fds = []
+        self._stat = -1
 
     def __del__(self) -> None:
         self.close()
