@@ -200,7 +200,7 @@ def test_drawings_mark_the_critical_path(rep):
     mg = rep.graph
     cp = [sg.index for sg in mg.subgraphs if sg.on_critical_path]
     mer = export(mg, "mermaid")
-    assert mer.startswith("flowchart LR")
+    assert mer.startswith("flowchart TD")
     assert len(re.findall(r'^  sg\d+\["', mer, re.M)) == len(mg.subgraphs)
     assert len(re.findall(r"^  sg\d+ --> sg\d+$", mer, re.M)) == len(mg.subgraph_edges)
     assert re.search(r"^  class (sg\d+,)*sg\d+ critical$", mer, re.M).group(0).count("sg") == len(cp)
@@ -231,4 +231,4 @@ def test_export_command_writes_files(tmp_path):
     assert res.exit_code == 0, res.output
     assert nx.read_graphml(out).number_of_nodes() == 21
     res = CliRunner().invoke(cli, ["export", "resnet18", "-f", "mermaid"])
-    assert res.exit_code == 0 and res.stdout.startswith("flowchart LR")
+    assert res.exit_code == 0 and res.stdout.startswith("flowchart TD")

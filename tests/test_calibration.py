@@ -169,6 +169,7 @@ def test_cold_weights_floor_for_models_larger_than_the_cache():
 def test_module_calls_counted_from_module_paths():
     ops = [
         _op(0, "aten.convolution.default", "conv", [1, 8, 4, 4], macs=10, path="layer1.0.conv1"),
+        _op(7, "aten.empty.memory_format", "creation", [0], written=0, path="layer1.0.bn1"),  # not its kind
         _op(1, "aten.native_batch_norm.default", "norm", [1, 8, 4, 4], path="layer1.0.bn1"),
         _op(2, "aten.relu_.default", "elementwise", [1, 8, 4, 4], path="layer1.0.relu"),
         _op(3, "aten.convolution.default", "conv", [1, 8, 4, 4], macs=10, path="layer1.0.conv2"),
@@ -194,6 +195,13 @@ def test_op_features():
     grouped = _op(2, "aten.convolution.default", "conv", [1, 128, 28, 28], macs=128 * 784 * 4 * 9,
                   read=128 * 784 * 4, groups=32)
     assert conv_table_and_features(grouped)[0] == "conv_grouped"
+    # torch runs small batch-1 convs (<= 20480 input elements, kernel <= 3x3) on its im2col path
+    small = _op(4, "aten.convolution.default", "conv", [1, 64, 7, 7], macs=64 * 49 * 64 * 9, read=64 * 49 * 4)
+    assert conv_table_and_features(small, 20480)[0] == "conv_im2col"
+    assert conv_table_and_features(small, 0)[0] == "conv"  # a torch without that path
+    assert conv_table_and_features(conv, 20480)[0] == "conv"  # 64 x 56 x 56 input: oneDNN
+    stem7 = _op(5, "aten.convolution.default", "conv", [1, 8, 4, 4], macs=8 * 16 * 3 * 49, read=3 * 8 * 8 * 4)
+    assert conv_table_and_features(stem7, 20480)[0] == "conv"  # 7x7 stride 2: r = 12.25 > 9.5
     bmm = _op(3, "aten.bmm.default", "matmul", [12, 197, 64], macs=12 * 197 * 64 * 197, read=1)
     assert gemm_table_and_features(bmm) == ("bmm", pytest.approx([math.log2(12), math.log2(197), 6,
                                                                   math.log2(197)]))

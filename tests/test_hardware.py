@@ -183,6 +183,39 @@ def test_jetson_power_modes():
         agx.with_mode("25W")
 
 
+def test_gpu_memory_path_and_achievable_fractions_are_sourced():
+    """Every NVIDIA GPU spec gives its per-SM L2 load bandwidth (the GPU memory rule); the measured
+    large-GEMM ceilings load per precision, and a precision without one runs at the full peak."""
+    for chip in ("v100-sxm2-32gb", "a100-sxm-80gb", "h100-sxm", "h200-sxm", "b200", "l4", "t4",
+                 "jetson-orin-agx-64gb", "jetson-orin-nx-16gb", "jetson-orin-nano-8gb"):
+        spec = get(chip)
+        assert spec.unit_details["l2_bytes_per_clk_per_sm"] > 0, chip
+        src = spec.source_of("compute_units.gpu.l2_bytes_per_clk_per_sm")
+        assert src and src.split(":")[0] in ("derived", "assumption"), chip
+    h100 = get("h100-sxm")
+    assert h100.achievable("bf16") == 0.803  # BF16 MAMF 794.5 / 989 TFLOPS
+    assert h100.achievable("int8") == 0.709  # FP8 MAMF 1402.6 / 1979, same dense 8-bit rate
+    assert h100.achievable("tf32") == 1.0  # none published: the full peak
+    assert h100.source_of("achievable_fraction.int8").startswith("derived:")
+    t4 = get("t4")
+    assert t4.achievable("fp16") == 0.369  # sustained 4096^3 cuBLAS GEMM, power-capped at 70 W
+    assert t4.achievable("bf16") == 1.0  # bf16 runs as fp32 on Turing (documented fallback): none measured
+    assert get("jetson-orin-agx-64gb").level("L2").capacity_bytes == 4 * 2 ** 20
+
+
+def test_achievable_fraction_validation():
+    d = _raw("h100-sxm")
+    bad = copy.deepcopy(d)
+    bad["achievable_fraction"]["bf16"] = 1.2
+    assert any("achievable_fraction.bf16: must be a fraction in (0, 1]" in e for e in validate(bad))
+    bad = copy.deepcopy(d)
+    bad["achievable_fraction"]["fp8"] = 0.7
+    assert any("achievable_fraction.fp8: unknown precision" in e for e in validate(bad))
+    bad = copy.deepcopy(d)
+    del bad["achievable_fraction"]["source"]
+    assert any("achievable_fraction.fp16: number without a source" in e for e in validate(bad))
+
+
 # ----------------------------------------------------------------------------------------------- lookup
 
 

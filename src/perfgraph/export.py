@@ -4,7 +4,7 @@
   list values (shapes, op indices) as JSON strings since GraphML attributes are scalars; the model's
   properties are graph attributes. Opens in Gephi, yEd, Cytoscape, and networkx (`read_graphml`).
 * JSON (`networkx.node_link_data`, edges under "edges"): the same properties, lists kept as lists.
-* Mermaid (`flowchart LR`) and dot (`digraph`): drawings for small graphs, the critical path in red.
+* Mermaid (`flowchart TD`) and dot (`digraph`): drawings for small graphs, the critical path in red.
   Refused above `MAX_DRAWN_NODES` nodes unless `force` (nobody reads a 2,000-node flowchart).
 
 Node ids: an op's or subgraph's `uid` (e.g. `resnet18:b1:3x224x224:fp32/sg4`) in GraphML and JSON;
@@ -121,7 +121,7 @@ def _drawing_items(mg: ModelGraph, level: str, force: bool):
 
 def to_mermaid(mg: ModelGraph, level: str = "subgraphs", force: bool = False) -> str:
     nodes, edges = _drawing_items(mg, level, force)
-    lines = ["flowchart LR", f"  %% {mg.info.id}: {level}; red = critical path by FLOPs"]
+    lines = ["flowchart TD", f"  %% {mg.info.id}: {level}; red = critical path by FLOPs"]
     for nid, label, _ in nodes:
         text = label.replace('"', "'").replace("\\n", "<br/>")
         lines.append(f'  {nid}["{text}"]')
@@ -142,7 +142,7 @@ def to_mermaid(mg: ModelGraph, level: str = "subgraphs", force: bool = False) ->
 def to_dot(mg: ModelGraph, level: str = "subgraphs", force: bool = False) -> str:
     nodes, edges = _drawing_items(mg, level, force)
     title = mg.info.id.replace('"', "'")
-    lines = [f'digraph "{title}" {{', "  rankdir=LR;",
+    lines = [f'digraph "{title}" {{', "  rankdir=TB;",
              '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", fontname="Helvetica", fontsize=10];',
              '  edge [color="#9a9a9a"];', f'  label="{title} ({level}); red = critical path by FLOPs"; labelloc=t;']
     for nid, label, crit in nodes:

@@ -315,6 +315,7 @@ FILL_CREATION = {"zeros", "ones", "full", "new_zeros", "new_ones", "new_full", "
 # Table layout: name -> (features, scales, work).  The calibration fills them with these names.
 TABLE_LAYOUT: dict[str, tuple[list[str], list[float], str]] = {
     "conv": (["M", "N", "K", "r"], [1.0, 1.0, 1.0, 0.5], "flops"),
+    "conv_im2col": (["M", "N", "K", "r"], [1.0, 1.0, 1.0, 0.5], "flops"),
     "conv_grouped": (["M", "N", "K", "g"], [1.0, 1.0, 1.0, 0.5], "flops"),
     "conv_dw": (["M", "C", "k", "s"], [1.0, 1.0, 1.0, 1.0], "flops"),
     "gemm": (["M", "N", "K"], [1.0, 1.0, 1.0], "flops"),
@@ -366,13 +367,20 @@ def _in_elems(op: Op) -> int:
     return max(op.bytes_read // max(_esize(op), 1), 1)
 
 
-def conv_table_and_features(op: Op) -> tuple[str, list[float]]:
+def conv_table_and_features(op: Op, im2col_max_input: int = 0, threads: int = 2) -> tuple[str, list[float]]:
     """Table and log2 features of a convolution.
 
     out [N, C_out, *spatial]; M = N x prod(spatial); groups g from the op.  K = C_in/g x kernel volume
     = MACs / (M x C_out).  r = K x g x M / input elements = kernel volume / stride^2 (how much im2col
     would inflate the input; 1 for a 1x1 stride-1 conv).  Depthwise (g = C_out, one input channel per
     group): features M, C, kernel volume k (= K) and stride s (~ sqrt(input / output spatial)).
+
+    Two code paths for dense convolutions (PyTorch's CPU dispatch, `ConvParams::use_mkldnn` in
+    aten/src/ATen/native/ConvUtils.h, fp32): oneDNN ("conv"), except that a batch-1, ungrouped conv
+    with a kernel of at most 3x3 and an input of at most `im2col_max_input` elements (20480 in torch
+    2.x; 0 = no such path, as the calibration detected) runs the native im2col + GEMM path
+    ("conv_im2col"), as does a 1x1 stride-1 conv below batch 16 on one thread.  Kernels above 3x3 are
+    recognised by r > 9.5 (5x5 and 7x7 at stride 1, 7x7 at stride 2).
     """
     out = [int(x) for x in op.output_shape] or [1, 1, 1]
     n, c_out = out[0], out[1] if len(out) > 1 else 1
@@ -388,7 +396,13 @@ def conv_table_and_features(op: Op) -> tuple[str, list[float]]:
         return "conv_dw", [_l2(m), _l2(c_out), _l2(k), 0.5 * _l2(max(s2, 1.0))]
     if g > 1:
         return "conv_grouped", [_l2(m), _l2(max(c_out // g, 1)), _l2(k), _l2(g)]
-    return "conv", [_l2(m), _l2(c_out), _l2(k), _l2(r)]
+    f = [_l2(m), _l2(c_out), _l2(k), _l2(r)]
+    small_kernel = r <= 9.5
+    if im2col_max_input and n == 1 and small_kernel and e_in <= im2col_max_input:
+        return "conv_im2col", f
+    if threads == 1 and n < 16 and 0.9 <= r <= 1.1:  # 1x1, stride 1, one thread
+        return "conv_im2col", f
+    return "conv", f
 
 
 def dense_conv_features(op: Op) -> list[float]:
@@ -541,6 +555,8 @@ class Predictor:
         self.view = float(ov.get("view_s", 0.5e-6))
         self.alloc = float(ov.get("alloc_s", 1e-6))
         self.weights_resident = weights_resident
+        self.im2col_max_input = int(profile.device.get("conv_im2col_max_input", 0) or 0)
+        self.threads = int(profile.device.get("threads") or 2)
         self.dram_bw = profile.dram_bandwidth
         self.fallbacks: set[str] = set()
 
@@ -558,8 +574,8 @@ class Predictor:
             return OpPrediction(op.index, op.name, "alloc", t)
         if op.kind in ("conv", "matmul", "attention") and op.macs > 0:
             if op.kind == "conv":
-                tname, f = conv_table_and_features(op)
-                if tname not in self.tables:  # no grouped / depthwise table: the dense one
+                tname, f = conv_table_and_features(op, self.im2col_max_input, self.threads)
+                if tname not in self.tables:  # no grouped / depthwise / im2col table: the dense one
                     self.fallbacks.add(f"{tname}->conv")
                     tname, f = "conv", dense_conv_features(op)
             else:
@@ -604,7 +620,8 @@ def module_calls(ops: Sequence[Op]) -> dict[str, int]:
     """How many nn.Module calls the ops imply, by kind (container | conv | norm | linear | act | pool |
     other).  A call of module P starts at an op whose module path is P or below P when the previous op's
     path was not (consecutive calls of one module merge: rare).  The root model call counts as one
-    container.  A leaf module (no op runs in a submodule of it) takes the kind of its first non-view op."""
+    container.  A leaf module (no op runs in a submodule of it) takes the kind of its first compute op
+    (views and allocations skipped)."""
     paths = {op.module_path or "" for op in ops}
     prefixes_of_paths: set[str] = set()
     for p in paths:
@@ -614,7 +631,7 @@ def module_calls(ops: Sequence[Op]) -> dict[str, int]:
     first_kind: dict[str, str] = {}
     for op in ops:
         p = op.module_path or ""
-        if op.kind != "view" and p not in first_kind:
+        if op.kind in MODULE_KIND and p not in first_kind:  # skips views and allocations
             first_kind[p] = op.kind
     counts: dict[str, int] = {"container": 1}  # the model itself
     prev: list[str] = []

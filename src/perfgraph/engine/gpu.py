@@ -15,7 +15,14 @@ tile is used for the CUDA-core FP32 path), each block computing its tile over K 
     waves         = ceil(blocks / slots)
     wave_eff      = blocks / (waves x slots)
     padding_eff   = (M x N x K) / (M_pad x N_pad x K_pad)              pads to 128, 128, 32
-    utilization   = wave_eff x padding_eff
+    achievable    = spec.achievable(precision)                          measured large-GEMM ceiling
+    utilization   = wave_eff x padding_eff x achievable
+
+``achievable`` is the fraction of the dense tensor peak that the best-shaped large GEMMs sustain on that
+chip, as measured and published (the spec's ``achievable_fraction``, each value with its source; 1.0 when
+none is published).  Why: a tile pipeline never keeps the tensor cores busy 100 % of the time (prologue,
+epilogue, shared-memory and issue limits) and clocks drop under sustained tensor load and power caps; a
+measured best case folds all of that in, and no kernel of any shape does better.
 
 Small GEMMs whose grid cannot fill the SMs are split along K (split-K, as cuBLAS does):
 ``split = min(slots // blocks, K // 256)``; the partial sums cost an extra fp32 write + read of the output
@@ -183,7 +190,8 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
     m_pad, n_pad = tiles_m * tile_m, tiles_n * tile_n
     k_pad = ceil_to(shape.K, TILE_K)
     pad_eff = (shape.M * shape.N * shape.K) / (m_pad * n_pad * k_pad)
-    utilization = wave_eff * pad_eff
+    achievable = hw.achievable(prec_used)
+    utilization = wave_eff * pad_eff * achievable
     units = min(sms, math.ceil(total_blocks / bps))
     split_bytes = split_buffer = 0.0
     if split > 1:  # fp32 partial tiles written by every split and read back by the reduction
@@ -202,6 +210,7 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
             "tiles_m": tiles_m, "tiles_n": tiles_n, "blocks": total_blocks, "split_k": split,
             "blocks_per_sm": bps, "occupancy_limits": occ, "slots": slots, "waves": n_waves,
             "wave_efficiency": wave_eff, "padding_efficiency": pad_eff, "padding_waste": 1.0 - pad_eff,
+            "achievable_fraction": achievable,
             "threads": total_blocks * THREADS_PER_BLOCK, "warps": total_blocks * THREADS_PER_BLOCK // 32,
             "bytes_scale": scale, "serving_level": mem["serving"], "l2_bytes": mem["l2_bytes"],
             "dram_bytes": mem["dram_bytes"], "split_k_bytes": split_bytes,

@@ -13,6 +13,9 @@ A spec file (see ``hardware/data/*.yaml``) is a mapping::
       fp16: 989.4e12
       source: "NVIDIA H100 datasheet ..."
     vector_flops: {fp32: 66.9e12, source: ...}   # optional: non-matrix (CUDA core / SIMD / VPU) rate
+    achievable_fraction:              # optional: measured fraction of the dense peak that large GEMMs
+      bf16: 0.803                     # sustain (best-shape matmul benchmarks); used by the GPU GEMM rule;
+      source: ...                     # a precision not listed runs at the full peak
     precision_fallback: {fp32: bf16}  # optional: precision -> precision the chip computes it in
     clock_ghz: {base: 1.59, boost: 1.98, source: ...}
     compute_units:
@@ -20,6 +23,7 @@ A spec file (see ``hardware/data/*.yaml``) is a mapping::
       count: 132
       source: ...
       gpu: {warp_size: 32, max_threads_per_sm: 2048, ..., source: ...}   # or cpu: / tpu: / kpu:
+      #   gpu may give l2_bytes_per_clk_per_sm: the L2 -> SM load bandwidth of one SM (the GPU memory rule)
     memory:                           # fastest first; exactly the levels the mapping rules may use
       - {name: L2, kind: cache, scope: shared, capacity_bytes: 52428800, source: ...}
       - {name: HBM3, kind: dram, scope: shared, capacity_bytes: 80e9,
@@ -97,7 +101,7 @@ MIN_COMPUTE_BUDGET_FRACTION = 0.25
 
 TOP_KEYS = {
     "id", "name", "kind", "vendor", "aliases", "status", "notes", "peak_flops", "vector_flops",
-    "precision_fallback", "clock_ghz", "compute_units", "memory", "power", "energy", "overhead",
+    "achievable_fraction", "precision_fallback", "clock_ghz", "compute_units", "memory", "power", "energy", "overhead",
     "source", "sources",
 }
 MODE_KEYS = {
@@ -210,6 +214,22 @@ def _check_precision_map(d: Any, path: str, errors: list[str], required: bool, l
         errors.append(f"{path}: no precision given")
 
 
+def _check_fractions(d: Any, path: str, errors: list[str]) -> None:
+    """An optional mapping precision -> fraction in (0, 1] (e.g. `achievable_fraction`)."""
+    if d is None:
+        return
+    if not isinstance(d, dict):
+        errors.append(f"{path} must be a mapping of precision -> fraction")
+        return
+    for key, value in d.items():
+        if key in ("source", "sources"):
+            continue
+        if key not in PRECISIONS:
+            errors.append(f"{path}.{key}: unknown precision {key!r} (known: {', '.join(PRECISIONS)})")
+        elif not _is_num(value) or not 0 < value <= 1:
+            errors.append(f"{path}.{key}: must be a fraction in (0, 1], got {value!r}")
+
+
 def _num_in_range(d: dict, key: str, path: str, errors: list[str], lo: float, hi: float,
                   required: bool = True, what: str = "") -> None:
     if key not in d or d[key] is None:
@@ -249,6 +269,7 @@ def validate(d: Any) -> list[str]:
     _check_numbers(d, "", errors)
     _check_precision_map(d.get("peak_flops"), "peak_flops", errors, True, MAX_PEAK_FLOPS)
     _check_precision_map(d.get("vector_flops"), "vector_flops", errors, False, MAX_PEAK_FLOPS)
+    _check_fractions(d.get("achievable_fraction"), "achievable_fraction", errors)
     peaks = d.get("peak_flops") if isinstance(d.get("peak_flops"), dict) else {}
 
     fb = d.get("precision_fallback")
@@ -482,6 +503,7 @@ class HardwareSpec:
     sources: dict[str, str] = field(repr=False)
     origin: str = ""
     raw: dict = field(default_factory=dict, repr=False)
+    achievable_fraction: dict[str, float] = field(default_factory=dict)
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -494,6 +516,7 @@ class HardwareSpec:
         _collect_sources(raw, "", sources)
         peaks = {k: float(v) for k, v in raw["peak_flops"].items() if k in PRECISIONS}
         vec = {k: float(v) for k, v in (raw.get("vector_flops") or {}).items() if k in PRECISIONS}
+        achievable = {k: float(v) for k, v in (raw.get("achievable_fraction") or {}).items() if k in PRECISIONS}
         fb = {k: v for k, v in (raw.get("precision_fallback") or {}).items() if k in PRECISIONS}
         cu = raw["compute_units"]
         details = dict(cu.get(UNIT_DETAIL_KEY[raw["kind"]], {}))
@@ -539,6 +562,7 @@ class HardwareSpec:
             unit_type=str(cu["type"]), unit_count=int(cu["count"]), unit_details=details,
             memory=levels, tdp_w=tdp, static_w=static, modes=dict(power.get("modes") or {}), mode=mode,
             pj_per_flop=ppf, launch_overhead_s=float(oh["launch_s"]), sources=sources, origin=origin, raw=raw,
+            achievable_fraction=achievable,
         )
 
     # -- precision and peaks ------------------------------------------------------------------------
@@ -561,6 +585,11 @@ class HardwareSpec:
     def peak(self, precision: str) -> float:
         """Dense peak FLOP/s (OP/s for int8) for a precision, after the documented fallback."""
         return self.peak_flops[self.resolve_precision(precision)]
+
+    def achievable(self, precision: str) -> float:
+        """Measured fraction of the dense peak that large GEMMs sustain at `precision` (after the
+        documented fallback); 1.0 when the spec gives none."""
+        return self.achievable_fraction.get(self.resolve_precision(precision), 1.0)
 
     def vector_peak(self, precision: str) -> float:
         """Rate for non-matrix work (elementwise, reductions): `vector_flops`, else the fp32 vector rate,

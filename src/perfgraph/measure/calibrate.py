@@ -51,6 +51,7 @@ class Case:
     setup: Callable[[], Callable[[], Any]]  # builds tensors, returns the timed call
     label: str
     budget_s: float | None = None
+    features: list[float] | None = None  # set where the table choice needs the machine's conv rule
 
 
 # ------------------------------------------------------------------------------------------ pseudo ops
@@ -103,6 +104,15 @@ def conv_grid(quick: bool) -> list[tuple[int, int, int, int, int, int, int]]:
             g.append((8, c, h, 4 * c, 1, 1, 1))
             g.append((8, 4 * c, h, c, 1, 1, 1))
     g.append((8, 3, 112, 64, 7, 2, 1))
+    # small batch-1 inputs (<= 20480 elements), which torch runs on its native im2col path
+    for h, cs in ((7, (24, 48, 96, 192, 384)), (14, (24, 48, 96)), (28, (8, 24))):
+        for c in cs:
+            g.append((1, c, h, c, 1, 1, 1))
+            g.append((1, c, h, c, 3, 1, 1))
+            if c <= 96:
+                g.append((1, c, h, 4 * c, 1, 1, 1))
+            if h == 7 and c <= 96:
+                g.append((1, c, h, 2 * c, 3, 2, 1))
     # depthwise
     for h in sizes:
         for c in (16, 32, 64, 128, 256, 512, 1024):
@@ -167,7 +177,9 @@ def elem_sizes(quick: bool) -> list[int]:
 
 
 class CaseBuilder:
-    def __init__(self, torch, device: str, dtype: str):
+    def __init__(self, torch, device: str, dtype: str, im2col_max_input: int = 0, threads: int = 2):
+        self.im2col_max_input = im2col_max_input
+        self.threads = threads
         self.torch = torch
         self.F = torch.nn.functional
         self.device = device
@@ -188,13 +200,13 @@ class CaseBuilder:
         op = _op("aten.convolution.default", "conv", [n, co, ho, ho], esize=self.esize, dtype=self.trace_dtype,
                  read=n * c * hin * hin * self.esize, weight=co * (c // g) * k * k * self.esize, macs=macs,
                  groups=g)
-        table, _ = conv_table_and_features(op)
+        table, feats = conv_table_and_features(op, self.im2col_max_input, self.threads)
 
         def setup():
             x, w = self.randn(n, c, hin, hin), self.randn(co, c // g, k, k)
             return lambda: self.F.conv2d(x, w, None, s, p, 1, g)
 
-        return Case(table, op, setup, f"conv {n}x{c}x{hin}x{hin} k{k} s{s} g{g} -> {co}")
+        return Case(table, op, setup, f"conv {n}x{c}x{hin}x{hin} k{k} s{s} g{g} -> {co}", features=feats)
 
     def gemm(self, m, n, k) -> Case:
         op = _op("aten.addmm.default", "matmul", [m, n], esize=self.esize, dtype=self.trace_dtype,
@@ -265,9 +277,12 @@ class CaseBuilder:
                 return lambda: F.hardswish(x, inplace=True)
             if name == "hardsigmoid":
                 return lambda: F.hardsigmoid(x)
-            if name == "clone":  # a strided copy, as after permute/transpose (reshape of a non-contiguous view)
-                d = 16 if elems >= 256 else 1
-                xp = x.view(d, -1).t()
+            if name == "clone":
+                # a strided copy, as `.contiguous()` after a transpose/permute runs it: contiguous runs of
+                # 64 elements (a head dimension, a spatial row) gathered across 2-16 groups
+                rows = max(elems // 64, 1)
+                g = 16 if rows >= 32 else 2 if rows >= 2 else 1
+                xp = x[: (rows // g) * g * 64].view(rows // g, g, 64).transpose(0, 1)
                 return lambda: xp.contiguous()
             if name == "copy_":
                 y = self.randn(elems)
@@ -563,7 +578,8 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
     timer = (Timer(device, budget_s=0.03, min_samples=3, max_samples=9, warmup=1, attempts=2) if quick
              else Timer(device, budget_s=0.1))
     t_start = time.perf_counter()
-    builders = {dt: CaseBuilder(torch, device, dt) for dt in keep}
+    im2col_max = detect_im2col_path(torch) if device == "cpu" else 0
+    builders = {dt: CaseBuilder(torch, device, dt, im2col_max, threads or 1) for dt in keep}
     cases = {dt: table_cases(cb, quick) for dt, cb in builders.items()}
     bw_sizes = bandwidth_sizes(quick)
     total = 1 + 2 * len(bw_sizes) + sum(len(c) for c in cases.values())
@@ -612,7 +628,10 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
                 torch.set_num_threads(prev_threads)
     duration = time.perf_counter() - t_start
     levels = memory_levels(torch, device)
-    profile = CalibrationProfile(device=device_info(torch, device, threads or 0), overhead=overhead,
+    dev = device_info(torch, device, threads or 0)
+    if device == "cpu":
+        dev["conv_im2col_max_input"] = im2col_max
+    profile = CalibrationProfile(device=dev, overhead=overhead,
                                  bandwidth=bandwidth, levels=levels, tables=tables, quick=quick,
                                  created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                                  duration_s=round(duration, 2))
@@ -696,8 +715,33 @@ def _time_case(timer: Timer, case: Case):
         del fn
 
 
+IM2COL_MAX_INPUT = 20480  # torch 2.x: ConvParams::use_mkldnn, "for some case, native is faster"
+
+
+def detect_im2col_path(torch) -> int:
+    """Does this torch run small batch-1 convs on its native im2col path (`_slow_conv2d_forward`)
+    instead of oneDNN?  Returns the input-size limit of that path (checked on both sides of it), or 0."""
+    F = torch.nn.functional
+
+    def kernel_of(c: int, h: int) -> str:
+        x, w = torch.randn(1, c, h, h), torch.randn(c, c, 3, 3)
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            F.conv2d(x, w, None, 1, 1)
+        names = {e.key for e in prof.key_averages()}
+        return "native" if any("slow_conv2d" in n or "thnn_conv2d" in n for n in names) else "other"
+
+    try:
+        below = kernel_of(20, 32)  # 20480 elements
+        above = kernel_of(21, 32)  # 21504
+    except Exception:  # noqa: BLE001 - no profiler: assume the documented torch 2.x rule
+        return IM2COL_MAX_INPUT
+    return IM2COL_MAX_INPUT if below == "native" and above != "native" else 0
+
+
 def point_features(case: Case) -> tuple[list[float], float]:
     op = case.op
+    if case.features is not None:
+        return case.features, float(op.flops if case.table in TABLE_LAYOUT else op.bytes_total)
     if case.table in TABLE_LAYOUT:
         if op.kind == "conv":
             name, f = conv_table_and_features(op)

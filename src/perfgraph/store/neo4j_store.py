@@ -37,6 +37,14 @@ SUBGRAPH_FIELDS = [f.name for f in dataclasses.fields(Subgraph)
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
 
 
+# Server codes of a transaction the server ended under the client (shutdown, kill, timeout).
+TERMINATED_CODES = frozenset({
+    "Neo.ClientError.Transaction.LockClientStopped", "Neo.ClientError.Transaction.Terminated",
+    "Neo.TransientError.Transaction.Terminated", "Neo.TransientError.Transaction.LockClientStopped",
+    "Neo.ClientError.Transaction.TransactionTimedOut", "Neo.TransientError.General.DatabaseUnavailable",
+})
+
+
 class StoreError(RuntimeError):
     """A store failure, in one line that never contains credentials."""
 
@@ -97,9 +105,12 @@ class Neo4jStore:
             raise StoreError(f"Neo4j at {self.uri} refused the credentials for user {self.user!r}") from None
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
             raise StoreError(f"cannot reach Neo4j at {self.uri}: {_first_line(exc)}") from None
-        except ClientError as exc:
-            raise StoreError(f"Neo4j rejected a query: {exc.code}: {_first_line(exc.message or exc)}") from None
         except Neo4jError as exc:
+            if getattr(exc, "code", None) in TERMINATED_CODES:  # e.g. the server shut down under the query
+                raise StoreError(f"Neo4j at {self.uri} terminated the transaction ({exc.code}): the server "
+                                 "stopped, or the query was killed or timed out") from None
+            if isinstance(exc, ClientError):
+                raise StoreError(f"Neo4j rejected a query: {exc.code}: {_first_line(exc.message or exc)}") from None
             raise StoreError(f"Neo4j error: {_first_line(exc)}") from None
 
     def verify(self) -> str:
