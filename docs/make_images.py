@@ -82,6 +82,12 @@ def browser_images(home: Path, model_id: str) -> None:
         b.latest_result("memory")
         time.sleep(1)
         b.screenshot("browser-memory-bound")
+        from perfgraph.store import browser_guide as bg
+
+        b.drop_file(bg.ZIP_NAME, bg.favorites_zip())
+        b.saved_scripts("perfgraph")
+        time.sleep(1)
+        b.screenshot("browser-favorites")
     except Exception:
         b.dump("browser-failure")
         raise

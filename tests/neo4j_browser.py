@@ -181,6 +181,32 @@ class NeoBrowser:
                 return
         raise AssertionError(f"no runnable block with {contains!r} on this slide")
 
+    def drop_file(self, name: str, data: bytes) -> None:
+        """Drop a file onto the Browser window, as a user dragging it from the desktop (the Browser imports a
+        .zip of .cypher files as saved scripts, a .grass file as the graph style)."""
+        import base64
+
+        self.d.execute_script("""
+          const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bytes], arguments[1]));
+          const target = document.querySelector('.filedrop') || document.body;
+          for (const type of ['dragenter', 'dragover', 'drop']) {
+            target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
+          }""", base64.b64encode(data).decode(), name)
+
+    def saved_scripts(self, folder: str) -> list[str]:
+        """Open the Favorites drawer and the folder; the titles of its saved scripts."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as EC
+
+        if not self.css(f"[data-testid='savedScriptsFolder-{folder}']"):
+            self.until_css("[data-testid=navigationFavorites]", clickable=True).click()
+        self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, f"[data-testid='savedScriptsFolder-{folder}']")),
+                        f"no saved-scripts folder {folder!r}").click()
+        self.wait.until(lambda d: self.css("[data-testid^='scriptTitle-']"), "the folder shows no scripts")
+        return [e.text for e in self.css("[data-testid^='scriptTitle-']")]
+
     def latest_result(self, expect_text: str):
         """The newest frame, once its status bar says it completed and it shows `expect_text`."""
         def done(d):

@@ -26,7 +26,7 @@ def ingested(neo4j_conn):
     mg = analyze_graph(MODEL)
     user, password = neo4j_conn.auth if neo4j_conn.auth else (None, None)
     with Neo4jStore(neo4j_conn.uri, user, password) as store:
-        store.ingest(mg, replace=True)
+        store.ingest(mg)  # no replace: other tests' overlays on the same model stay
     return mg
 
 
@@ -103,3 +103,20 @@ def test_browser_rejects_a_wrong_password_without_showing_it(neo4j_conn, browser
         raise
     assert wrong not in " ".join(f.text for f in b.frames())
     assert b.css("[data-testid=connect]"), "the connect form went away: connected with a wrong password?"
+
+
+def test_saved_queries_import_as_favorites(neo4j_conn, browser):
+    from perfgraph.store import browser_guide as bg
+
+    b = browser
+    try:
+        b.open()
+        user, password = neo4j_conn.auth if neo4j_conn.auth else (None, None)
+        b.connect(neo4j_conn.uri, user, password)
+        b.drop_file(bg.ZIP_NAME, bg.favorites_zip())
+        titles = b.saved_scripts("perfgraph")
+    except Exception:
+        b.dump("favorites")
+        raise
+    expected = sorted(p.read_text().splitlines()[0].removeprefix("// ") for p in bg.query_files())
+    assert sorted(titles) == expected

@@ -198,11 +198,16 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
     if as_csv:
         output.write_csv([r.as_dict() for r in rows], stream=sys.stdout)
         return
-    output.print_rows([{"model": r.model, "batch": r.batch, "predicted ms": _ms(r.predicted_s),
-                        "measured ms": _ms(r.measured_s), "error": _pct(r.error), "noise": _share(r.noise),
-                        "runs (set aside)": f"{r.runs} ({r.rejected_runs})" + (" disturbed" if r.disturbed else ""),
-                        "others' CPU": _share(r.other_cpu_share)} for r in rows],
-                      title=f"eager latency, {dtype}, {threads} threads (median of {runs} runs)")
+    from rich.table import Table
+
+    table = Table(title=f"eager latency, {dtype}, {threads} threads (median of {runs} runs)", title_justify="left")
+    table.add_column("model", no_wrap=True)
+    for col in ("batch", "predicted ms", "measured ms", "error", "noise", "runs (set aside)"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r.model, str(r.batch), _ms(r.predicted_s), _ms(r.measured_s), _pct(r.error), _share(r.noise),
+                      f"{r.runs} ({r.rejected_runs})" + (" disturbed" if r.disturbed else ""))
+    output.console.print(table)
     output.print_rows([
         {"what": "models x batches", "value": str(summary["n"])},
         {"what": "median |error|", "value": _share(summary["median_abs_error"])},

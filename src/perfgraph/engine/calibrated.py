@@ -24,10 +24,12 @@ interpolates the log of their achieved throughput (work / time: FLOP/s for MAC o
 with inverse-square-distance weights, and predicts ``time = work / throughput``, floored at the table's
 smallest measured time (an op never runs faster than its launch).  An exact match returns its own time.
 
-**Cold weights.**  The microbenchmarks reuse one weight tensor, so it is cache-resident; in a model
-whose weights exceed half the last-level cache, every layer's weights come from DRAM instead.  Then a
-weighted op takes at least ``dispatch + weight_bytes / DRAM bandwidth`` (a roofline floor; compute-bound
-layers are unaffected, batch-1 linear layers become weight-streaming).
+**Cold weights.**  In a model, all the other layers' data passes through the caches before a layer's
+weights are used again, so they come from memory; the conv and GEMM microbenchmarks therefore read a
+different copy of their weights on every call (a pool twice the last-level cache) while their input is
+hot (the previous op just wrote it).  For shapes beyond the tables, a weighted op in a model whose weights
+exceed half the last-level cache also takes at least ``dispatch + weight_bytes / DRAM bandwidth`` (a
+roofline floor: batch-1 linear layers are weight streaming).
 
 **Module calls.**  Eager PyTorch also pays Python overhead for every `nn.Module.__call__`.  From the
 ops' module paths we count the module calls (a call starts where an op's module path enters a module
@@ -478,8 +480,8 @@ def _memory_table_name(op: Op, tables: dict[str, Table]) -> str | None:
     fam = elementwise_family(op)
     if fam == "broadcast":
         return "mul_bcast"
-    if name in tables and op.kind in ("elementwise", "data"):
-        return name
+    if name in tables and op.kind in ("elementwise", "data") and (bare not in BINARY or fam.startswith("binary")):
+        return name  # its own table (a binary op's only when both operands are full size: not mul.Scalar)
     if fam == "copy":
         return "clone"
     return FALLBACK.get(fam)

@@ -108,7 +108,7 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
     finally:
         if device == "cpu":
             torch.set_num_threads(prev)
-    disturbed = len(clean) < max(3, (runs + 1) // 2)  # too few undisturbed runs: use them all, flagged
+    disturbed = len(clean) < min(runs, max(3, (runs + 1) // 2))  # too few undisturbed runs: all, flagged
     xs = times if disturbed else clean
     q1, med, q3 = quartiles(xs)
     return Measured(median_s=med, q1_s=q1, q3_s=q3, min_s=min(times), runs=len(xs), warmup=warmup,
