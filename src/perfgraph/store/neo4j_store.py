@@ -232,12 +232,27 @@ class Neo4jStore:
         return self._run(True, work)
 
     def compute_stages(self, model_id: str, weight: str = "flops") -> CriticalPath:
-        """The same frontier loop with every query in its own transaction: for graphs too big for one
-        transaction's memory (the million-node benchmark DAGs). Stages, distances and marks are rewritten."""
+        """The frontier loop for graphs too big for one transaction's memory (the million-node benchmark
+        DAGs): the per-node init and finish commit in batches, each round in its own transaction."""
         def run(text: str, **params: Any) -> list[dict[str, Any]]:
             return self._run(True, lambda tx: [r.data() for r in tx.run(text, **params)])
 
-        return _frontier_loop(run, model_id, weight, mark=True)
+        prop = WEIGHT_PROPERTIES[weight]
+        self._autocommit(load("stages_init_batched"), model_id=model_id, weight=prop)
+        cp = _frontier_loop(run, model_id, weight, mark=False, init=False)
+        self._autocommit(load("stages_finish_batched"), model_id=model_id, path=cp.path)
+        row = self.query("depth", model_id=model_id)[0]
+        self.run_write("MATCH (m:Model {id: $id}) SET m.depth = $depth, m.widest_stage = $widest, m.width = $width",
+                       id=model_id, depth=row["depth"], widest=row["widest_stage"], width=row["width"])
+        return cp
+
+    def _autocommit(self, text: str, **params: Any) -> None:
+        """`CALL ... IN TRANSACTIONS` needs an auto-commit transaction (session.run), not a managed one."""
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.run(text, **params).consume()
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j error: {_first_line(exc)}") from None
 
     def run_cypher(self, text: str, **params: Any) -> list[dict[str, Any]]:
         return self._run(False, lambda tx: [r.data() for r in tx.run(text, **params)])
@@ -270,11 +285,13 @@ def _tx_runner(tx: ManagedTransaction) -> Runner:
     return lambda text, **params: [r.data() for r in tx.run(text, **params)]
 
 
-def _frontier_loop(run: Runner, model_id: str, weight: str | None, mark: bool, label: str | None = None) -> CriticalPath:
+def _frontier_loop(run: Runner, model_id: str, weight: str | None, mark: bool, label: str | None = None,
+                   init: bool = True) -> CriticalPath:
     """Kahn's algorithm in Cypher, stage by stage: stages and critical-path distances in O(V + E).
     `run` executes one query: inside the caller's transaction, or each in its own."""
-    prop = WEIGHT_PROPERTIES[weight] if weight else None
-    run(load("stages_init"), model_id=model_id, weight=prop)
+    if init:
+        prop = WEIGHT_PROPERTIES[weight] if weight else None
+        run(load("stages_init"), model_id=model_id, weight=prop)
     k = 0
     while True:
         row = run(unrolled("stages_round", ROUNDS_PER_QUERY), model_id=model_id, k=k)[0]
