@@ -1,2 +1,21 @@
-import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from neo4j_fixture import neo4j_conn  # noqa: F401
+"""Shared fixtures: `neo4j_conn` (a real Neo4j, never skipped; see neo4j_fixture.py) and `store` on it."""
+
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from neo4j_fixture import neo4j_conn  # noqa: E402, F401
+
+from perfgraph.store.neo4j_store import Neo4jStore  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store(neo4j_conn):  # noqa: F811 - the fixture above, by name
+    """A Neo4jStore on the session's real Neo4j."""
+    user, password = neo4j_conn.auth if neo4j_conn.auth else (None, None)
+    s = Neo4jStore(neo4j_conn.uri, user, password)
+    yield s
+    s.close()

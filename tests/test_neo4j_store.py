@@ -27,14 +27,6 @@ PARITY_MODELS = ["resnet18", "mobilenet_v2", "efficientnet_b0", "inception_v3", 
 
 
 @pytest.fixture(scope="module")
-def store(neo4j_conn):
-    user, password = neo4j_conn.auth if neo4j_conn.auth else (None, None)
-    s = Neo4jStore(neo4j_conn.uri, user, password)
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
 def ingested(store):
     graphs = {}
     for name in PARITY_MODELS:

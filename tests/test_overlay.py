@@ -244,14 +244,6 @@ PRECISIONS = ["bf16", "int8"]
 
 
 @pytest.fixture(scope="module")
-def store(neo4j_conn):
-    user, password = neo4j_conn.auth if neo4j_conn.auth else (None, None)
-    s = Neo4jStore(neo4j_conn.uri, user, password)
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
 def mapped(store):
     """The PARITY models ingested and mapped on every chip at every precision, on both stores."""
     graphs = [analyze_graph(name, batch=b, params=p) for name, b, p in PARITY]

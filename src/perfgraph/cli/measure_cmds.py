@@ -143,10 +143,13 @@ def _parse_batches(text: str) -> list[int]:
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Model parameter, repeatable.")
 @click.option("--input-shape", default=None, metavar="N,C,H,W", help="Input shape (user models).")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None,
-              help="Calibration profile [default: the one for this thread count].")
+              help="Calibration profile [default: the one for this thread count, or this GPU's].")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="auto: the GPU when torch sees CUDA, else the CPU.")
 @click.option("--json", "as_json", is_flag=True, help="Rows and summary as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Rows as CSV.")
-def validate(models, batches, threads, runs, warmup, dtype, params, input_shape, profile_path, as_json, as_csv):
+def validate(models, batches, threads, runs, warmup, dtype, params, input_shape, profile_path, device, as_json,
+             as_csv):
     """Measure MODELS' real eager latency here and compare with the calibrated prediction.
 
     Each model is built with weights=None on the CPU, run under inference_mode at a fixed thread count
@@ -168,7 +171,18 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
         raise click.UsageError("--json and --csv are exclusive")
     bs = _parse_batches(batches)
     threads = threads or _default_threads()
-    path = Path(profile_path) if profile_path else default_profile_path(threads)
+    if device == "auto" and not profile_path:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if profile_path:
+        path = Path(profile_path)
+    elif device == "cuda":
+        import torch
+
+        path = default_profile_path(device="cuda", device_name=torch.cuda.get_device_name())
+    else:
+        path = default_profile_path(threads)
     profile = CalibrationProfile.load(path)
     if profile.device.get("kind") == "cpu" and profile.device.get("threads") not in (None, threads):
         raise click.UsageError(f"{path} was calibrated with {profile.device.get('threads')} threads, "

@@ -7,8 +7,11 @@ thread count (`torch.set_num_threads`), each timing with warm-up and a median ov
 
 What is measured (the grids are generic shapes, chosen once, not taken from any model):
 
-Weights are cold, as in a model (`CaseBuilder.cold_weights`: each call reads another copy from a pool of
-twice the last-level cache); inputs are hot, as the previous op just wrote them.
+Data is reused at the distance a model reuses it: weights are cold (`CaseBuilder.cold_weights`: each call
+reads another copy from a pool of twice the last-level cache); conv/GEMM inputs are hot, as the previous op
+just wrote them; memory-bound ops rotate over 2-3 operand sets and every op's output buffer rotates
+(`CaseBuilder.rotating`), so small tensors stay cached and batch-8 activations stream from memory, as in a
+model.
 
 * GEMM (`F.linear`: addmm) over M x N x K from 1 to 4096 — M = 1 and 8 are the skinny batch-1/8 linear
   layers; batched GEMM (`torch.bmm`) over batch x sequence x head-size shapes.
@@ -29,6 +32,7 @@ the shapes, bytes and MACs the recorder would give it) by the same functions the
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import itertools
 import math
@@ -195,6 +199,20 @@ class CaseBuilder:
         self.esize = torch.empty((), dtype=self.dt).element_size()
         self.trace_dtype = TORCH_DTYPES[dtype]
 
+    @staticmethod
+    def rotating(make: Callable[[], tuple], fn: Callable[..., Any], sets: int = 2, keep: int = 2):
+        """The timed call: `fn(*operands)` over `sets` operand sets from `make()`, in turn, keeping the last
+        `keep` results alive so the allocator hands out a different output buffer each time.
+
+        Eager execution reuses data at a distance: an op's output buffer last held some other tensor a
+        few ops ago, and an activation was last touched one or two ops ago, with those ops' traffic in
+        between.  Rotating operands (3 sets for in-place ops, 2 otherwise; conv and GEMM inputs stay hot:
+        the previous op just wrote them) and outputs reproduces that: small tensors stay in cache as in a
+        model, large ones (b8 activations) stream from memory as in a model."""
+        operands = itertools.cycle([make() for _ in range(max(sets, 1))])
+        ring: collections.deque = collections.deque(maxlen=max(keep, 1))
+        return lambda: ring.append(fn(*next(operands)))
+
     def cold_weights(self, *shape):
         """An endless cycle of distinct weight tensors of `shape`, views into one pool of at least twice
         the last-level cache: each call reads weights that are no longer cached, as in a model, where
@@ -225,7 +243,7 @@ class CaseBuilder:
         def setup():
             x = self.randn(n, c, hin, hin)
             ws = self.cold_weights(co, c // g, k, k)
-            return lambda: self.F.conv2d(x, next(ws), None, s, p, 1, g)
+            return self.rotating(lambda: (x,), lambda x_: self.F.conv2d(x_, next(ws), None, s, p, 1, g), sets=1)
 
         return Case(table, op, setup, f"conv {n}x{c}x{hin}x{hin} k{k} s{s} g{g} -> {co}", features=feats)
 
@@ -236,7 +254,7 @@ class CaseBuilder:
         def setup():
             x, b = self.randn(m, k), self.randn(n)
             ws = self.cold_weights(n, k)
-            return lambda: self.F.linear(x, next(ws), b)
+            return self.rotating(lambda: (x,), lambda x_: self.F.linear(x_, next(ws), b), sets=1)
 
         return Case("gemm", op, setup, f"linear M{m} N{n} K{k}")
 
@@ -246,7 +264,7 @@ class CaseBuilder:
 
         def setup():
             x, y = self.randn(b, m, k), self.randn(b, k, n)
-            return lambda: self.torch.bmm(x, y)
+            return self.rotating(lambda: (x, y), self.torch.bmm, sets=1)
 
         return Case("bmm", op, setup, f"bmm B{b} M{m} N{n} K{k}")
 
@@ -268,48 +286,34 @@ class CaseBuilder:
             op = _op(target, kind, [elems], esize=es, dtype=dt, read=elems * es)
 
         def setup():
-            x = self.randn(elems)
-            if name == "relu":
-                return lambda: torch.relu(x)
-            if name == "relu_":
-                return lambda: F.relu(x, inplace=True)
-            if name == "hardtanh_":
-                return lambda: F.hardtanh(x, 0.0, 6.0, inplace=True)
-            if name in ("add", "mul"):
-                y = self.randn(elems)
-                return (lambda: torch.add(x, y)) if name == "add" else (lambda: torch.mul(x, y))
-            if name == "add_":
-                y = self.randn(elems) * 1e-6
-                return lambda: x.add_(y)
+            rnd = self.randn
+            one = lambda: (rnd(elems),)  # noqa: E731
+            two = lambda: (rnd(elems), rnd(elems))  # noqa: E731
             if name == "mul_bcast":
                 hw_ = op.output_shape[2]
-                xv, s = x.view(1, -1, hw_, 1), self.randn(1, x.numel() // hw_, 1, 1)
-                return lambda: xv * s
-            if name == "sigmoid":
-                return lambda: torch.sigmoid(x)
-            if name == "silu":
-                return lambda: F.silu(x)
-            if name == "silu_":
-                return lambda: F.silu(x, inplace=True)
-            if name == "gelu":
-                return lambda: F.gelu(x)
-            if name == "hardswish":
-                return lambda: F.hardswish(x)
-            if name == "hardswish_":
-                return lambda: F.hardswish(x, inplace=True)
-            if name == "hardsigmoid":
-                return lambda: F.hardsigmoid(x)
+                return self.rotating(lambda: (rnd(1, elems // hw_, hw_, 1), rnd(1, elems // hw_, 1, 1)), torch.mul)
             if name == "clone":
                 # a strided copy, as `.contiguous()` after a transpose/permute runs it: contiguous runs of
                 # 64 elements (a head dimension, a spatial row) gathered across 2-16 groups
                 rows = max(elems // 64, 1)
                 g = 16 if rows >= 32 else 2 if rows >= 2 else 1
-                xp = x[: (rows // g) * g * 64].view(rows // g, g, 64).transpose(0, 1)
-                return lambda: xp.contiguous()
+
+                def make():
+                    return (rnd(elems)[: (rows // g) * g * 64].view(rows // g, g, 64).transpose(0, 1),)
+
+                return self.rotating(make, lambda x: x.contiguous())
+            if name == "add_":
+                return self.rotating(lambda: (rnd(elems), rnd(elems) * 1e-6), lambda x, y: x.add_(y), sets=3)
             if name == "copy_":
-                y = self.randn(elems)
-                return lambda: y.copy_(x)
-            raise ValueError(name)
+                return self.rotating(two, lambda x, y: y.copy_(x))
+            fns = {"relu": (torch.relu, False), "relu_": (lambda x: F.relu(x, inplace=True), True),
+                   "hardtanh_": (lambda x: F.hardtanh(x, 0.0, 6.0, inplace=True), True),
+                   "add": (torch.add, False), "mul": (torch.mul, False), "sigmoid": (torch.sigmoid, False),
+                   "silu": (F.silu, False), "silu_": (lambda x: F.silu(x, inplace=True), True),
+                   "gelu": (F.gelu, False), "hardswish": (F.hardswish, False),
+                   "hardswish_": (lambda x: F.hardswish(x, inplace=True), True), "hardsigmoid": (F.hardsigmoid, False)}
+            fn, inplace = fns[name]
+            return self.rotating(two if name in ("add", "mul") else one, fn, sets=3 if inplace else 2)
 
         return Case(name, op, setup, f"{name} {elems} elements")
 
@@ -322,30 +326,28 @@ class CaseBuilder:
                      weight=4 * c * es)
 
             def setup():
-                x = self.randn(*shape)
                 rm, rv, w, b = self.randn(c), self.randn(c).abs() + 1, self.randn(c), self.randn(c)
-                return lambda: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5)
+                return self.rotating(lambda: (self.randn(*shape),),
+                                     lambda x: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5))
         elif table == "layer_norm":
             d = shape[-1]
             op = _op("aten.native_layer_norm.default", "norm", list(shape), esize=es, dtype=dt, read=elems * es,
                      weight=2 * d * es)
 
             def setup():
-                x, w, b = self.randn(*shape), self.randn(d), self.randn(d)
-                return lambda: F.layer_norm(x, (d,), w, b)
+                w, b = self.randn(d), self.randn(d)
+                return self.rotating(lambda: (self.randn(*shape),), lambda x: F.layer_norm(x, (d,), w, b))
         elif table == "softmax":
             op = _op("aten._softmax.default", "reduction", list(shape), esize=es, dtype=dt, read=elems * es)
 
             def setup():
-                x = self.randn(*shape)
-                return lambda: torch.softmax(x, -1)
+                return self.rotating(lambda: (self.randn(*shape),), lambda x: torch.softmax(x, -1))
         elif table == "mean":
             out = [shape[0], shape[1], 1, 1]
             op = _op("aten.mean.dim", "reduction", out, esize=es, dtype=dt, read=elems * es)
 
             def setup():
-                x = self.randn(*shape)
-                return lambda: x.mean((2, 3), keepdim=True)
+                return self.rotating(lambda: (self.randn(*shape),), lambda x: x.mean((2, 3), keepdim=True))
         elif table in ("max_pool2d", "avg_pool2d"):
             k, s, p = extra
             n, c, h, w = shape
@@ -354,18 +356,15 @@ class CaseBuilder:
             op = _op(target, "pool", [n, c, ho, ho], esize=es, dtype=dt, read=elems * es)
 
             def setup():
-                x = self.randn(*shape)
-                if table == "max_pool2d":
-                    return lambda: F.max_pool2d(x, k, s, p)
-                return lambda: F.avg_pool2d(x, k, s, p)
+                pool = F.max_pool2d if table == "max_pool2d" else F.avg_pool2d
+                return self.rotating(lambda: (self.randn(*shape),), lambda x: pool(x, k, s, p))
         elif table == "adaptive_avg_pool2d":
             n, c, h, w = shape
             o = extra
             op = _op("aten._adaptive_avg_pool2d.default", "pool", [n, c, o, o], esize=es, dtype=dt, read=elems * es)
 
             def setup():
-                x = self.randn(*shape)
-                return lambda: F.adaptive_avg_pool2d(x, o)
+                return self.rotating(lambda: (self.randn(*shape),), lambda x: F.adaptive_avg_pool2d(x, o))
         elif table == "cat":
             parts = extra
             n, c, h, w = shape
@@ -373,8 +372,7 @@ class CaseBuilder:
                      read=elems * parts * es, n_inputs=parts)
 
             def setup():
-                xs = [self.randn(*shape) for _ in range(parts)]
-                return lambda: torch.cat(xs, 1)
+                return self.rotating(lambda: ([self.randn(*shape) for _ in range(parts)],), lambda xs: torch.cat(xs, 1))
         else:
             raise ValueError(table)
         return Case(table, op, setup, f"{table} {'x'.join(map(str, shape))}" + (f" {extra}" if extra else ""))

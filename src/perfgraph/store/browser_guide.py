@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from perfgraph.store import neo4j_server
+
 HOST = "127.0.0.1"  # listen on loopback only
 URL_HOST = "localhost"  # the Browser's default allowlist has "localhost", not "127.0.0.1"
 DEFAULT_PORT = 7480
@@ -241,22 +243,6 @@ def serve_forever(port: int = DEFAULT_PORT, directory: Path | None = None, annou
 
 
 # ------------------------------------------------------------------------------------------------ beside a local server
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def _answers(port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=timeout):
@@ -297,9 +283,9 @@ def pick_port(home: Path, preferred: int | None = None) -> int:
         return st["port"]
     remembered = int(_read_json(home / _STATE_FILE).get("port", 0))
     for port in (remembered, preferred if preferred is not None else DEFAULT_PORT):
-        if port and _port_free(port):
+        if port and neo4j_server.port_free(port):
             return port
-    return _free_port()
+    return neo4j_server.free_port()
 
 
 def start_background(home: Path, port: int, wait_s: float = 15.0) -> dict[str, Any]:

@@ -261,7 +261,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -575,7 +575,7 @@ def start(
     if bolt_port == http_port:
         raise Neo4jServerError(f"Bolt and HTTP ports must differ (both {bolt_port})")
     for name, port in (("Bolt", bolt_port), ("HTTP", http_port)):
-        if not _port_free(port):
+        if not port_free(port):
             raise Neo4jServerError(
                 f"{name} port {HOST}:{port} is already in use (another Neo4j?); "
                 "stop it or pick another port (0 = any free port)"
