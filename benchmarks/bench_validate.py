@@ -40,7 +40,7 @@ MODELS = [
 def main() -> int:
     from perfgraph.engine.calibrated import CalibrationProfile, default_profile_path
     from perfgraph.measure.timing import wait_for_quiet
-    from perfgraph.measure.validate import error_summary, measure_eager, predict
+    from perfgraph.measure.validate import anchor_drift, error_summary, measure_eager, predict
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", help="comma-separated subset (default: the fixed list)")
@@ -78,9 +78,11 @@ def main() -> int:
     while jobs:
         name, b, attempt = jobs.pop(0)
         try:
-            pred, mg = predict(name, profile, batch=b)
+            # measure first (no traced graph held, allocator untouched by the anchors), then drift, predict
             quiet = wait_for_quiet(0.10, args.max_wait) if args.wait_quiet else float("nan")
             meas = measure_eager(name, batch=b, threads=args.threads, runs=args.runs, warmup=args.warmup)
+            drift = anchor_drift(profile, args.threads)
+            pred, mg = predict(name, profile, batch=b)
         except Exception as exc:  # noqa: BLE001 - a benchmark lists failures, it does not stop
             print(f"{name:20} {b:>5} FAILED: {str(exc).splitlines()[0][:150]}")
             continue
@@ -92,7 +94,7 @@ def main() -> int:
         err = pred.latency_s / meas.median_s - 1
         row = {"model": name, "batch": b, "predicted_ms": pred.latency_s * 1e3, "measured_ms": meas.median_s * 1e3,
                "min_ms": meas.min_s * 1e3, "raw_median_ms": meas.raw_median_s * 1e3, "rejected": meas.rejected,
-               "disturbed": meas.disturbed, "error": err, "noise": meas.noise, "attempt": attempt,
+               "disturbed": meas.disturbed, "error": err, "noise": meas.noise, "attempt": attempt, "drift": drift,
                "others_cpu": meas.other_cpu_share, "others_before": quiet, "ops_ms": pred.ops_s * 1e3,
                "modules_ms": pred.module_overhead_s * 1e3,
                "by_table_ms": {k: v * 1e3 for k, v in pred.by_table_s.items()},
@@ -101,7 +103,8 @@ def main() -> int:
         rows.append(row)
         print(f"{name:20} {b:>5} {row['predicted_ms']:>13.2f} {row['measured_ms']:>12.2f} {err:>+8.1%} "
               f"{meas.noise:>6.1%} {meas.other_cpu_share:>6.0%} {meas.rejected:>9d} {row['ops_ms']:>9.2f} "
-              f"{row['modules_ms']:>10.2f}{' DISTURBED' if meas.disturbed else ''}", flush=True)
+              f"{row['modules_ms']:>10.2f}  drift " + " ".join(f"{k[0]}{v:.2f}" for k, v in drift.items())
+              + (" DISTURBED" if meas.disturbed else ""), flush=True)
         if args.json:
             _write(args.json, rows, profile, args, t0)
     rows.sort(key=lambda r: (names.index(r["model"]) if r["model"] in names else 0, r["batch"]))

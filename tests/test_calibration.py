@@ -166,6 +166,19 @@ def test_cold_weights_floor_for_models_larger_than_the_cache():
     assert big.ops_s >= 4096 * 4097 * 4 / 20e9
 
 
+def test_fresh_pages_cost_only_for_large_allocated_outputs():
+    prof = synthetic_profile()
+    prof.overhead.update(fresh_page_threshold_bytes=32 * 2 ** 20, fresh_page_s_per_byte=5e-10)
+    n = 16 * 2 ** 20  # 64 MiB of fp32
+    relu = _op(0, "aten.relu.default", "elementwise", [n], read=4 * n)
+    relu_ = _op(1, "aten.relu_.default", "elementwise", [n], read=4 * n)
+    small = _op(2, "aten.relu.default", "elementwise", [n // 4], read=n)
+    prof.tables["fp32"]["relu"] = prof.tables["fp32"]["relu_"]
+    t = {op.index: predict_model(model_of([op]), prof).subgraphs[0].ops[0] for op in (relu, relu_, small)}
+    assert t[0].time_s == pytest.approx(t[1].time_s + 4 * n * 5e-10)  # the out-of-place output faults in
+    assert t[0].floor == "fresh-pages" and t[1].floor == "" and t[2].floor == ""
+
+
 def test_module_calls_counted_from_module_paths():
     ops = [
         _op(0, "aten.convolution.default", "conv", [1, 8, 4, 4], macs=10, path="layer1.0.conv1"),

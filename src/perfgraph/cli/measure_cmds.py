@@ -203,6 +203,8 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
                   "profile_created": profile.created, "profile_quick": profile.quick,
                   "max_other_cpu_share": max(shares) if shares else float("nan"),
                   "median_noise": sorted(r.noise for r in rows)[len(rows) // 2],
+                  "drift": {k: sorted(r.drift[k] for r in rows if k in r.drift)[len(rows) // 2]
+                            for k in (rows[0].drift if rows else {})},
                   "rejected_runs": sum(r.rejected_runs for r in rows),
                   "disturbed_rows": sum(1 for r in rows if r.disturbed)}
     if as_json:
@@ -230,6 +232,9 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
         {"what": "mean error (bias)", "value": _pct(summary["mean_error"])},
         {"what": "noise (median IQR/median)", "value": _share(conditions["median_noise"])},
         {"what": "others' CPU share (max)", "value": _share(conditions["max_other_cpu_share"])},
+        {"what": "machine speed drift", "value": ", ".join(f"{k} x{v:.2f}" for k, v in conditions["drift"].items())
+                                                 + " (anchor time now / at calibration, median)"
+                                                 if conditions["drift"] else "n/a (profile has no anchors)"},
         {"what": "runs set aside (disturbed)", "value": f"{conditions['rejected_runs']} of "
                                                         f"{conditions['rejected_runs'] + sum(r.runs for r in rows)}"
                                                         + (f"; {conditions['disturbed_rows']} rows disturbed"

@@ -31,6 +31,11 @@ hot (the previous op just wrote it).  For shapes beyond the tables, a weighted o
 exceed half the last-level cache also takes at least ``dispatch + weight_bytes / DRAM bandwidth`` (a
 roofline floor: batch-1 linear layers are weight streaming).
 
+**Fresh pages.**  An op whose output is larger than the C allocator's mmap threshold (glibc: at most
+32 MiB) gets new pages from the kernel on every call and page-faults on its first write to each: such
+outputs (batch-8 activations of early layers) add ``output bytes x fresh_page_s_per_byte``, both numbers
+calibrated (`measure.calibrate.measure_fresh_pages`); the tables stay below the threshold.
+
 **Module calls.**  Eager PyTorch also pays Python overhead for every `nn.Module.__call__`.  From the
 ops' module paths we count the module calls (a call starts where an op's module path enters a module
 the previous op was not in) and add a calibrated cost per call: containers pay `module_call_s`, leaf
@@ -173,6 +178,8 @@ class CalibrationProfile:
     * ``tables``: {dtype: {table name: Table}}.
     * ``noise``: IQR/median over all timings (median, p90, max), load average before and after, and the
       CPU share other processes took while calibrating.
+    * ``anchors``: seconds of a few fixed microbenchmarks (`measure.calibrate.measure_anchors`): timed
+      again by `validate`, they show how far the machine's speed has drifted since calibration.
     * ``overrides``/``source``: the numbers `perfgraph.hardware.local.apply_calibration` overlays on
       the detected spec (DRAM and cache bandwidths, launch overhead, best GEMM rate).
     """
@@ -188,6 +195,7 @@ class CalibrationProfile:
     created: str = ""
     duration_s: float = 0.0
     quick: bool = False
+    anchors: dict[str, float] = field(default_factory=dict)  # seconds of a few fixed microbenchmarks
     version: int = PROFILE_VERSION
 
     @property
@@ -202,7 +210,7 @@ class CalibrationProfile:
             "version": self.version, "device": self.device, "created": self.created,
             "duration_s": self.duration_s, "quick": self.quick, "source": self.source,
             "overrides": self.overrides, "overhead": self.overhead, "bandwidth": self.bandwidth,
-            "levels": self.levels, "noise": self.noise,
+            "levels": self.levels, "noise": self.noise, "anchors": self.anchors,
             "tables": {dt: {n: t.to_dict() for n, t in tabs.items()} for dt, tabs in self.tables.items()},
         }
 
@@ -219,7 +227,8 @@ class CalibrationProfile:
             bandwidth={k: [list(map(float, r)) for r in v] for k, v in d.get("bandwidth", {}).items()},
             levels=list(d.get("levels", [])),
             tables={dt: {n: Table.from_dict(t) for n, t in tabs.items()} for dt, tabs in d["tables"].items()},
-            noise=dict(d.get("noise", {})), overrides=dict(d.get("overrides", {})), source=d.get("source", ""),
+            noise=dict(d.get("noise", {})), anchors={k: float(v) for k, v in d.get("anchors", {}).items()},
+            overrides=dict(d.get("overrides", {})), source=d.get("source", ""),
             created=d.get("created", ""), duration_s=float(d.get("duration_s", 0.0)), quick=bool(d.get("quick")),
             version=version,
         )
@@ -496,7 +505,7 @@ class OpPrediction:
     name: str
     table: str  # table used, or "view" / "alloc" / "copy-bandwidth"
     time_s: float
-    floor: str = ""  # "dram-weights" when the cold-weight floor set the time
+    floor: str = ""  # "dram-weights" (the cold-weight floor set the time), "fresh-pages" (page faults added)
 
 
 @dataclass
@@ -558,6 +567,8 @@ class Predictor:
         self.alloc = float(ov.get("alloc_s", 1e-6))
         self.weights_resident = weights_resident
         self.im2col_max_input = int(profile.device.get("conv_im2col_max_input", 0) or 0)
+        self.fresh_threshold = float(ov.get("fresh_page_threshold_bytes", 0.0) or 0.0)
+        self.fresh_cost = float(ov.get("fresh_page_s_per_byte", 0.0) or 0.0)
         self.threads = int(profile.device.get("threads") or 2)
         self.dram_bw = profile.dram_bandwidth
         self.fallbacks: set[str] = set()
@@ -589,19 +600,35 @@ class Predictor:
             if table is None:
                 raise CalibrationError(f"the calibration profile has no {tname!r} table")
             t = table.predict(f, max(op.flops, 1))
-            return self._weights_floor(op, OpPrediction(op.index, op.name, tname, t))
+            return self._fresh_pages(op, self._weights_floor(op, OpPrediction(op.index, op.name, tname, t)))
         tname = _memory_table_name(op, self.tables)
         table = self._table(tname) if tname else None
         if table is not None:
             if tname != name and tname not in MEMORY_TABLE_FEATURES and tname != "mul_bcast":
                 self.fallbacks.add(f"{name}->{tname}")
             t = table.predict(memory_features(tname, op), max(op.bytes_total, 1))
-            return self._weights_floor(op, OpPrediction(op.index, op.name, tname, t))
+            return self._fresh_pages(op, self._weights_floor(op, OpPrediction(op.index, op.name, tname, t)))
         # Not covered by any table: one dispatch plus its bytes at the measured copy bandwidth.
         self.fallbacks.add(f"{name}->copy-bandwidth")
         nbytes = max(op.bytes_total, 0)
         t = self.dispatch + (nbytes / self.profile.bandwidth_at(nbytes, "copy") if nbytes else 0.0)
-        return OpPrediction(op.index, op.name, "copy-bandwidth", t)
+        return self._fresh_pages(op, OpPrediction(op.index, op.name, "copy-bandwidth", t))
+
+    def _fresh_pages(self, op: Op, pred: OpPrediction) -> OpPrediction:
+        """An output above the allocator's mmap threshold gets fresh pages on every call: add the
+        calibrated page-fault cost per byte (in-place ops and views allocate nothing)."""
+        if not self.fresh_threshold or not self.fresh_cost:
+            return pred
+        name = base_name(op)
+        if op.kind in ("view", "creation") or (name.endswith("_") and not name.startswith("_")):
+            return pred
+        nbytes = _out_elems(op) * _esize(op)
+        if name.startswith("max_pool") and "indices" in name:
+            nbytes += _out_elems(op) * 8  # the int64 indices are allocated too
+        if nbytes > self.fresh_threshold:
+            pred.time_s += nbytes * self.fresh_cost
+            pred.floor = (pred.floor + "+" if pred.floor else "") + "fresh-pages"
+        return pred
 
     def _weights_floor(self, op: Op, pred: OpPrediction) -> OpPrediction:
         if self.weights_resident or not op.weight_bytes:

@@ -178,7 +178,9 @@ ELEMENTWISE = ["relu", "relu_", "hardtanh_", "add", "add_", "mul", "mul_bcast", 
 
 
 def elem_sizes(quick: bool) -> list[int]:
-    return [2 ** 10, 2 ** 16, 2 ** 21] if quick else [2 ** e for e in range(8, 25, 2)]
+    """Up to 4 M elements (16 MiB): outputs stay below the allocator's mmap threshold, whose page-fault
+    cost is a separate, explicit term (`measure_fresh_pages`)."""
+    return [2 ** 10, 2 ** 16, 2 ** 21] if quick else [2 ** e for e in range(8, 23, 2)] + [3 * 2 ** 21]
 
 
 # --------------------------------------------------------------------------------------------- cases
@@ -409,6 +411,7 @@ def memory_cases(cb: CaseBuilder, quick: bool) -> list[Case]:
         cases.append(cb.memory("max_pool2d", shp, (3, 2, 1)))
         if not quick:
             cases.append(cb.memory("max_pool2d", shp, (2, 2, 0)))
+            cases.append(cb.memory("max_pool2d", shp, (3, 1, 1)))
             cases.append(cb.memory("avg_pool2d", shp, (2, 2, 0)))
             cases.append(cb.memory("avg_pool2d", shp, (3, 1, 1)))
     if not quick:
@@ -496,12 +499,58 @@ def best_of(timer: Timer, fn: Callable[[], Any], budget_s: float | None = None, 
     return best
 
 
+def measure_anchors(torch, device: str = "cpu", timer: Timer | None = None) -> dict[str, float]:
+    """Three fixed microbenchmarks, timed at calibration and again by `validate`: their ratio tells how
+    much the machine's speed has drifted (a shared host: other tenants' memory traffic, clocks).
+    compute: a 3x3 conv 64 -> 64 on 56x56 (cold weights); memory: in-place relu on 4 M elements (16 MiB,
+    rotating operands); dispatch: an in-place relu on one element."""
+    timer = timer or Timer(device, budget_s=0.1)
+    cb = CaseBuilder(torch, device, "fp32", pool_bytes=64 * 2 ** 20)
+    out = {}
+    with torch.inference_mode():
+        out["compute"] = best_of(timer, cb.conv(1, 64, 56, 64, 3, 1, 1).setup()).median_s
+        out["memory"] = best_of(timer, cb.elementwise("relu_", 2 ** 22).setup()).median_s
+        x = torch.randn(1, device=device)
+        out["dispatch"] = best_of(timer, lambda: torch.nn.functional.relu(x, inplace=True), 0.05).median_s
+    return out
+
+
+def measure_fresh_pages(torch, timer: Timer, quick: bool = False) -> dict[str, float]:
+    """Allocations above the C allocator's mmap threshold (glibc: dynamic, at most 32 MiB on 64-bit)
+    get fresh pages from the kernel on every call, and the first write to each page faults.  Measured as
+    `torch.empty(n).fill_(1)` minus `x.fill_(1)` on an existing tensor, over sizes on both sides of the
+    threshold: `fresh_page_threshold_bytes` (midway between the last cheap and the first expensive size;
+    0 when no cliff was found) and `fresh_page_s_per_byte` (the extra cost per byte above it, net of the
+    extra below it)."""
+    mib = 2 ** 20
+    sizes = [16 * mib, 48 * mib] if quick else [8 * mib, 16 * mib, 30 * mib, 31.5 * mib, 32.5 * mib, 34 * mib,
+                                               48 * mib, 64 * mib]
+    extra = []
+    for size in sizes:
+        n = int(size) // 4
+        x = torch.empty(n)
+        fill = best_of(timer, lambda: x.fill_(1.0), rounds=2).median_s
+        fresh = best_of(timer, lambda: torch.empty(n).fill_(1.0), rounds=2).median_s
+        extra.append((n * 4, max(fresh - fill, 0.0) / (n * 4)))
+        del x
+    base = min(e for _, e in extra)
+    top = max(e for _, e in extra)
+    # the cliff: the first size costing more than half the largest extra (below it the extra is small
+    # and noisy, above it ten times larger); none when nothing stands out
+    cliff = next((i for i, (_, e) in enumerate(extra) if i > 0 and e > 0.5 * top), None)
+    if cliff is None or top < 4 * max(base, 1e-12):
+        return {"fresh_page_threshold_bytes": 0.0, "fresh_page_s_per_byte": 0.0}
+    above = sorted(e - base for _, e in extra[cliff:])
+    return {"fresh_page_threshold_bytes": float((extra[cliff - 1][0] + extra[cliff][0]) // 2),
+            "fresh_page_s_per_byte": above[len(above) // 2]}
+
+
 def bandwidth_sizes(quick: bool) -> list[int]:
     return [2 ** 15, 2 ** 19, 2 ** 24, 2 ** 27] if quick else [2 ** e for e in range(14, 29, 2)]
 
 
-def measure_bandwidth(torch, device: str, timer: Timer, size: int, which: str) -> tuple[float, float]:
-    """(bytes/s, noise) of copy (dst.copy_(src): working set 2 n x 4 B) or add (c = a + b: 3 n x 4 B)."""
+def measure_bandwidth(torch, device: str, timer: Timer, size: int, which: str):
+    """(bytes/s, timing) of copy (dst.copy_(src): working set 2 n x 4 B) or add (c = a + b: 3 n x 4 B)."""
     parts = 2 if which == "copy" else 3
     n = max(size // (4 * parts), 256)
     a = torch.randn(n, device=device)
@@ -512,7 +561,7 @@ def measure_bandwidth(torch, device: str, timer: Timer, size: int, which: str) -
         c = torch.randn(n, device=device)
         fn = lambda: torch.add(a, c, out=b)  # noqa: E731
     tm = best_of(timer, fn)
-    return parts * n * 4 / tm.median_s, tm.noise
+    return parts * n * 4 / tm.median_s, tm
 
 
 # ----------------------------------------------------------------------------------------------- run
@@ -625,11 +674,14 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
         try:
             advance("overheads")
             overhead = measure_overheads(torch, device, timer)
+            if device == "cpu":
+                overhead.update(measure_fresh_pages(torch, timer, quick))
+            anchors = measure_anchors(torch, device, timer) if not quick else {}
+            bw_timing = {}
             for which in ("copy", "add"):
                 for size in bw_sizes:
                     advance(f"bandwidth {which} {size / 2 ** 20:g} MiB")
-                    bw, _ = measure_bandwidth(torch, device, timer, size, which)
-                    bandwidth[which].append([float(size), bw])
+                    bw_timing[(which, size)] = measure_bandwidth(torch, device, timer, size, which)
             timings: dict[tuple[str, int], Any] = {}
             for dt, dt_cases in cases.items():
                 for i, case in enumerate(dt_cases):
@@ -638,13 +690,20 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
             # Timings another process disturbed throughout get up to two more chances at the end.
             for _ in range(2):
                 again = [key for key, tm in timings.items() if tm.disturbed]
-                if not again:
+                bw_again = [key for key, (_, tm) in bw_timing.items() if tm.disturbed]
+                if not again and not bw_again:
                     break
                 time.sleep(0.5)
                 for key in again:
                     tm = _time_case(timer, cases[key[0]][key[1]])
                     if not tm.disturbed or tm.median_s < timings[key].median_s:
                         timings[key] = tm
+                for key in bw_again:
+                    bw, tm = measure_bandwidth(torch, device, timer, key[1], key[0])
+                    if not tm.disturbed or bw > bw_timing[key][0]:
+                        bw_timing[key] = (bw, tm)
+            for (which, size), (bw, _) in sorted(bw_timing.items()):
+                bandwidth[which].append([float(size), bw])
             tables = _build_tables(cases, timings)
             # Interference only ever slows a timing down.  A point much slower than its neighbours
             # predict is measured once more, and the faster of the two medians is kept (a genuinely
@@ -656,7 +715,8 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
                     timings[key] = tm
             if suspects:
                 tables = _build_tables(cases, timings)
-            disturbed_left = sum(1 for tm in timings.values() if tm.disturbed)
+            disturbed_left = sum(1 for tm in timings.values() if tm.disturbed) + sum(
+                1 for _, tm in bw_timing.values() if tm.disturbed)
         finally:
             if device == "cpu":
                 torch.set_num_threads(prev_threads)
@@ -664,7 +724,7 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
     dev = device_info(torch, device, threads or 0)
     if device == "cpu":
         dev["conv_im2col_max_input"] = im2col_max
-    profile = CalibrationProfile(device=dev, overhead=overhead,
+    profile = CalibrationProfile(device=dev, overhead=overhead, anchors=anchors,
                                  bandwidth=bandwidth, levels=levels, tables=tables, quick=quick,
                                  created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                                  duration_s=round(duration, 2))

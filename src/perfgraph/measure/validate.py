@@ -1,9 +1,10 @@
 """`perfgraph validate`: measured eager latency vs the calibrated prediction.
 
 Measurement (`measure_eager`): the model is built with `weights=None` on the CPU (random weights, real
-tensors), `eval()`, at a fixed thread count, under `torch.inference_mode()`; after `warmup` runs (oneDNN
-primitive creation, allocator warm-up) the median of `runs` timed forward passes is taken, with the
-IQR / median as its noise.  On a shared machine, a run during which the kernel reports that our threads
+tensors), `eval()`, at a fixed thread count, under `torch.inference_mode()`; after a warm-up of at least
+`warmup` runs and `warmup_s` seconds (oneDNN primitive creation, allocator and caches settling) the median
+of `runs` timed forward passes is taken, with the IQR / median as its noise, Python's garbage collector
+off (as `timeit` does).  On a shared machine, a run during which the kernel reports that our threads
 waited for a CPU (another process held it) is set aside and retaken, up to `attempts` x `runs` runs; the
 median is over the undisturbed runs (over all runs, flagged `disturbed`, when fewer than half of those
 asked for were undisturbed).  The load average and the CPU share other processes took are recorded too.
@@ -15,12 +16,17 @@ The measured latency is what eager PyTorch does; the prediction comes from the t
 Prediction (`predict`): the model is traced at the same batch and dtype and `engine.calibrated.predict_model`
 sums its ops on the calibrated profile.  `error = predicted / measured - 1`.
 
+Drift (`anchor_drift`): a shared host's speed changes with its other tenants; the profile's anchor
+microbenchmarks (a conv, a memory-bound op, a tiny op) are timed again before each model and reported as
+now / at calibration.  They are reported, not used to correct the prediction.
+
 `error_summary` gives the figures reported: median |error|, the share of rows within ±10 % and ±20 %,
 the mean (signed) error and the worst row.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import statistics
 import time
@@ -55,7 +61,7 @@ class Measured:
 def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs: int = 10, warmup: int = 2,
                   dtype: str = "fp32", input_shape: list[int] | None = None, params: dict[str, str] | None = None,
                   weights: str | None = None, device: str = "cpu", max_delay: float = 0.03,
-                  attempts: int = 4) -> Measured:
+                  attempts: int = 4, warmup_s: float = 1.0) -> Measured:
     """Median eager forward latency of one model (module docstring).
 
     On Linux a run during which the kernel says this process's threads waited for a CPU for more than
@@ -86,10 +92,20 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
         sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
         times: list[float] = []
         clean: list[float] = []
+        # As `timeit` does, Python's cyclic garbage collector is off while timing: a collection scanning
+        # this process's own long-lived objects (traced graphs) is no part of the model.
+        gc.collect()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         with torch.inference_mode(), CpuActivity() as act:
-            for _ in range(max(warmup, 0)):
+            # warm-up: at least `warmup` runs and at least `warmup_s` seconds (the allocator and caches
+            # settle over the first ~0.2 s: small models run 20-40 % slow for their first dozen runs)
+            t_warm = time.perf_counter()
+            done = 0
+            while done < max(warmup, 0) or (done > 0 and time.perf_counter() - t_warm < warmup_s):
                 model(*inputs)
-            sync()
+                sync()
+                done += 1
             delay = RunDelay() if device == "cpu" else None
             gate = delay is not None and delay.available
             while len(clean) < runs and len(times) < attempts * runs:
@@ -104,6 +120,8 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
                     clean.append(wall)
             if delay is not None:
                 delay.close()
+        if gc_was_enabled:
+            gc.enable()
         del model, inputs
     finally:
         if device == "cpu":
@@ -127,6 +145,26 @@ def predict(spec: str, profile, *, batch: int = 1, dtype: str = "fp32", input_sh
     return predict_model(mg, profile, dtype), mg
 
 
+def anchor_drift(profile, threads: int | None = None, device: str = "cpu") -> dict[str, float]:
+    """The profile's anchor microbenchmarks timed now, as ratios now / at calibration (> 1: the machine
+    is slower now than when it was calibrated); empty when the profile has no anchors."""
+    if not getattr(profile, "anchors", None):
+        return {}
+    import torch
+
+    from perfgraph.measure.calibrate import measure_anchors
+
+    prev = torch.get_num_threads()
+    if device == "cpu" and threads:
+        torch.set_num_threads(int(threads))
+    try:
+        now = measure_anchors(torch, device)
+    finally:
+        if device == "cpu":
+            torch.set_num_threads(prev)
+    return {k: now[k] / v for k, v in profile.anchors.items() if k in now and v > 0}
+
+
 @dataclass
 class Row:
     model: str
@@ -141,6 +179,7 @@ class Row:
     rejected_runs: int = 0
     disturbed: bool = False
     raw_median_s: float = float("nan")
+    drift: dict[str, float] = field(default_factory=dict)  # anchor time now / at calibration
     predicted_ops_s: float = 0.0
     predicted_module_s: float = 0.0
     launched_ops: int = 0
@@ -152,15 +191,18 @@ class Row:
 
 def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10, warmup: int = 2,
                  dtype: str = "fp32", input_shape: list[int] | None = None, params: dict[str, str] | None = None,
-                 weights: str | None = None, device: str = "cpu") -> Row:
-    pred, mg = predict(spec, profile, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
-                       weights=weights)
+                 weights: str | None = None, device: str = "cpu", check_drift: bool = True) -> Row:
+    # Measure first, in a process not yet holding this model's traced graph; then the anchors (their large
+    # tensors change the allocator's state) and the prediction.
     meas = measure_eager(spec, batch=batch, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
                          input_shape=input_shape, params=params, weights=weights, device=device)
+    drift = anchor_drift(profile, threads, device) if check_drift else {}
+    pred, mg = predict(spec, profile, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
+                       weights=weights)
     return Row(model=spec, batch=batch, predicted_s=pred.latency_s, measured_s=meas.median_s,
                error=pred.latency_s / meas.median_s - 1.0, noise=meas.noise, runs=meas.runs,
                other_cpu_share=meas.other_cpu_share, load=meas.load_after, rejected_runs=meas.rejected,
-               disturbed=meas.disturbed, raw_median_s=meas.raw_median_s, predicted_ops_s=pred.ops_s,
+               disturbed=meas.disturbed, raw_median_s=meas.raw_median_s, drift=drift, predicted_ops_s=pred.ops_s,
                predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs)
 
 
