@@ -79,7 +79,8 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
     summary = {
         "profile": str(path), "device": profile.device, "threads": threads if kind == "cpu" else None,
         "dtypes": profile.dtypes, "quick": quick, "seconds": round(time.perf_counter() - t0, 1),
-        "overhead": profile.overhead, "levels": profile.levels, "noise": profile.noise, "tables": quality,
+        "overhead": profile.overhead, "levels": profile.levels, "noise": profile.noise, "anchors": profile.anchors,
+        "tables": quality,
         "notes": notes,
     }
     if as_json:
@@ -94,6 +95,9 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
         {"what": "nn.Module call", "value": f"{oh['module_call_s'] * 1e6:.2f} us; wrappers "
                                             + ", ".join(f"{k} {v * 1e6:.1f}" for k, v in oh['module_extra_s'].items())
                                             + " us"},
+        {"what": "fresh pages", "value": (f"outputs above {output.human(oh['fresh_page_threshold_bytes'], 'B')} "
+                                          f"fault in: {oh['fresh_page_s_per_byte'] * 1e12:.0f} ms/GB"
+                                          if oh.get("fresh_page_threshold_bytes") else "no mmap-threshold cliff found")},
         *[{"what": f"bandwidth {lv['name']}", "value": f"{lv['copy_bytes_per_s'] / 1e9:.1f} GB/s copy, "
                                                        f"{lv['add_bytes_per_s'] / 1e9:.1f} GB/s add "
                                                        f"({output.human(lv['capacity_bytes'], 'B')})"}

@@ -82,6 +82,7 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
     if device == "cpu" and threads:
         torch.set_num_threads(int(threads))
     used_threads = torch.get_num_threads()
+    gc_was_enabled = gc.isenabled()
     try:
         torch.manual_seed(0)
         dev = torch.device(device)
@@ -95,7 +96,6 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
         # As `timeit` does, Python's cyclic garbage collector is off while timing: a collection scanning
         # this process's own long-lived objects (traced graphs) is no part of the model.
         gc.collect()
-        gc_was_enabled = gc.isenabled()
         gc.disable()
         with torch.inference_mode(), CpuActivity() as act:
             # warm-up: at least `warmup` runs and at least `warmup_s` seconds (the allocator and caches
@@ -120,10 +120,10 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
                     clean.append(wall)
             if delay is not None:
                 delay.close()
-        if gc_was_enabled:
-            gc.enable()
         del model, inputs
     finally:
+        if gc_was_enabled:
+            gc.enable()
         if device == "cpu":
             torch.set_num_threads(prev)
     disturbed = len(clean) < min(runs, max(3, (runs + 1) // 2))  # too few undisturbed runs: all, flagged
