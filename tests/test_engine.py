@@ -74,13 +74,17 @@ def test_h100_gemm_4096_fp16_waves_and_utilisation():
     assert km.compute_time_effective_s == pytest.approx(ideal / util)
     assert km.memory_time_s["HBM3"] == pytest.approx(mem)
     assert km.memory_time_s["L2->SM"] == pytest.approx(path)
-    assert km.latency_s == pytest.approx(ideal / util + 5e-6)  # 178 us of compute vs 30 us of DRAM
+    # + the exposed memory latency of one launch: fill from DRAM (371.7 ns, the spec's dram_latency_ns) and
+    # drain into the L2 (151.3 ns, l2_latency_ns) -- 0.3 % of this kernel
+    exposed = 371.7e-9 + 151.3e-9
+    assert km.latency_exposed_s == pytest.approx(exposed)
+    assert km.latency_s == pytest.approx(ideal / util + exposed + 5e-6)  # 178 us of compute vs 30 us of DRAM
     assert km.bound == "compute"
     # Energy: pJ/FLOP(fp16) = (700 - 175 - 3.35e12 x 31.2e-12) / 989.4e12 x 1e12
     pj = (700 - 175 - 3.35e12 * 31.2e-12) / 989.4e12 * 1e12
     e_compute = 2 * n ** 3 * pj * 1e-12
     e_memory = 3 * n * n * 2 * 31.2e-12
-    e_static = 175 * (ideal / util + 5e-6)
+    e_static = 175 * (ideal / util + exposed + 5e-6)
     assert km.energy_compute_j == pytest.approx(e_compute)
     assert km.energy_memory_j == pytest.approx(e_memory)
     assert km.energy_static_j == pytest.approx(e_static)
@@ -106,7 +110,8 @@ def test_few_sms_get_their_l2_path_bandwidth_not_a_linear_share_of_dram():
     assert km.units_allocated == 20
     assert km.memory_time_s["HBM3"] == pytest.approx(total / 3.35e12)
     assert km.memory_time_s["L2->SM"] == pytest.approx(total / (20 * per_sm))
-    assert km.latency_s == pytest.approx(total / (20 * per_sm) + 5e-6)  # 45.6 us + launch
+    exposed = 371.7e-9 + 151.3e-9  # DRAM fill + L2 drain (h100-sxm.yaml dram_latency_ns, l2_latency_ns)
+    assert km.latency_s == pytest.approx(total / (20 * per_sm) + exposed + 5e-6)  # 45.6 us + latency + launch
     assert km.bound == "memory"
     # 100 blocks -> 100 SMs: 100 x 73.57 GB/s = 7.36 TB/s > 3.35 TB/s, so DRAM binds: about a third of
     # the 132 SMs already saturate HBM (3.35e12 / 73.57e9 = 46 SMs).
@@ -114,7 +119,7 @@ def test_few_sms_get_their_l2_path_bandwidth_not_a_linear_share_of_dram():
     km = map_subgraph(sg, [k], h100, "fp32")
     total = nbytes + 4 * 100 * 256
     assert km.units_allocated == 100
-    assert km.latency_s == pytest.approx(total / 3.35e12 + 5e-6)
+    assert km.latency_s == pytest.approx(total / 3.35e12 + exposed + 5e-6)
     # the same 20-SM kernel on a spec without the per-SM figure keeps the old linear share of DRAM
     legacy = h100.with_overrides({"compute_units": {"gpu": {"l2_bytes_per_clk_per_sm": 0}}}, source="unit test")
     sg, k = _streaming_kernel(20, nbytes)
@@ -151,7 +156,12 @@ def test_l2_residency_between_consecutive_kernels():
     assert k0.memory_time_s["L2->SM"] == pytest.approx(12 * mib / path_bw)
     assert k1.memory_time_s["HBM3"] == pytest.approx(8 * mib / 3.35e12)
     assert k1.memory_time_s["L2->SM"] == pytest.approx(16 * mib / path_bw)
-    assert k1.latency_s == pytest.approx(8 * mib / 3.35e12 + 5e-6)  # 2.5 us of DRAM + launch
+    # sg1 reads only L2-resident data: its fill is an L2 hit (151.3 ns), its drain too (151.3 ns)
+    assert k1.details["exposed_latency"] == {"fill_s": pytest.approx(151.3e-9), "drain_s": pytest.approx(151.3e-9),
+                                             "total_s": pytest.approx(302.6e-9)}
+    assert k1.latency_s == pytest.approx(8 * mib / 3.35e12 + 302.6e-9 + 5e-6)  # 2.5 us of DRAM + latency + launch
+    # sg0 reads the model input from DRAM: DRAM fill (371.7 ns) + L2 drain
+    assert k0.latency_exposed_s == pytest.approx(371.7e-9 + 151.3e-9)
     # energy: only the DRAM bytes pay HBM energy (the L2 level has no pJ/B in the spec)
     assert k1.energy_memory_j == pytest.approx(8 * mib * 31.2e-12)
     # 64 MiB activation > 50 MiB L2: never resident, both kernels stream everything from DRAM
@@ -196,13 +206,14 @@ def test_large_elementwise_on_gpu_is_memory_bound():
     assert km.units_allocated == 132
     assert km.memory_time_s["HBM3"] == pytest.approx(nbytes / 3.35e12)
     assert km.bound == "memory"
-    assert km.latency_s == pytest.approx(nbytes / 3.35e12 + 5e-6)
+    exposed = 371.7e-9 + 151.3e-9  # DRAM fill + L2 drain, negligible next to 160 us of streaming
+    assert km.latency_s == pytest.approx(nbytes / 3.35e12 + exposed + 5e-6)
     # waves: blocks = n / 256 = 262144; slots = 132 x min(32, 2048/256 = 8) = 1056; ceil -> 249 waves
     assert km.details["waves"] == 249
     assert km.utilization == pytest.approx(262144 / (249 * 1056))
     # energy sum: fp32 pJ/FLOP = (700 - 175 - 104.52) / 66.9e12 x 1e12; 31.2 pJ/B; static 175 W x latency
     pj = (700 - 175 - 3.35e12 * 31.2e-12) / 66.9e12 * 1e12
-    expected = n * pj * 1e-12 + nbytes * 31.2e-12 + 175 * (nbytes / 3.35e12 + 5e-6)
+    expected = n * pj * 1e-12 + nbytes * 31.2e-12 + 175 * (nbytes / 3.35e12 + exposed + 5e-6)
     assert km.energy_j == pytest.approx(expected)
 
 

@@ -9,8 +9,12 @@ Roofline used by every kind (see `finish`)::
                       + {path: time}                           (transfer paths that carry bytes already
                                                                  counted at a level, e.g. the GPU's
                                                                  L2 -> SM path: time only, no energy)
-    latency_s       = max(effective, max(memory_time_s)) + overhead_s
-    bound           = overhead if overhead_s >= max(effective, memory) else compute | memory
+    latency_s       = max(effective, max(memory_time_s)) + latency_exposed_s + overhead_s
+                      (latency_exposed_s: memory latency the kernel cannot hide -- its pipeline's fill
+                       and drain; the GPU rule sets it from measured DRAM/L2 latencies, `engine.gpu`)
+    bound           = overhead if overhead_s >= max(effective, memory) + latency_exposed_s,
+                      else memory if memory > effective or latency_exposed_s >= max(effective, memory),
+                      else compute
 
 Energy (see `finish`)::
 
@@ -98,6 +102,7 @@ class KernelMapping:
     energy_static_j: float
     bound: str
     details: dict[str, Any] = field(default_factory=dict)
+    latency_exposed_s: float = 0.0  # memory latency not hidden behind the steady state (fill + drain)
 
     @property
     def memory_time_max_s(self) -> float:
@@ -312,12 +317,13 @@ def finish(
     *, sg: Subgraph, hw: HardwareSpec, precision: str, precision_used: str, kernel: str, flops: int,
     bytes_by_level: dict[str, float], bandwidth_by_level: dict[str, float], units_allocated: int,
     utilization: float, overhead_s: float, peak: float, details: dict[str, Any],
-    path_times_s: dict[str, float] | None = None,
+    path_times_s: dict[str, float] | None = None, latency_exposed_s: float = 0.0,
 ) -> KernelMapping:
     """Apply the roofline and the energy model (module docstring) to a mapping's numbers.
 
     `path_times_s` adds transfer times of paths whose bytes are already counted at a level (they bound the
-    latency like a level does, but carry no bytes or energy of their own)."""
+    latency like a level does, but carry no bytes or energy of their own).  `latency_exposed_s` is memory
+    latency the kernel cannot overlap (added to the steady-state time; default 0)."""
     util = min(max(float(utilization), 1e-12), 1.0)
     compute = flops / peak if (flops > 0 and peak > 0) else 0.0
     effective = compute / util if compute > 0 else 0.0
@@ -328,14 +334,16 @@ def finish(
     for name, t in (path_times_s or {}).items():
         mem_times[name] = max(mem_times.get(name, 0.0), float(t))
     mem = max(mem_times.values(), default=0.0)
-    busy = max(effective, mem)
+    exposed = max(float(latency_exposed_s), 0.0)
+    steady = max(effective, mem)
+    busy = steady + exposed
     latency = busy + overhead_s
     if overhead_s >= busy:
         bound = "overhead"
-    elif effective >= mem:
-        bound = "compute"
+    elif mem > effective or exposed >= steady:
+        bound = "memory"  # bandwidth-bound, or waiting on memory latency (a short kernel)
     else:
-        bound = "memory"
+        bound = "compute"
     e_compute = flops * hw.pj_per_flop[precision_used] * 1e-12
     e_memory = sum(b * hw.pj_per_byte(name) * 1e-12 for name, b in bytes_by_level.items())
     e_static = hw.static_w * latency
@@ -349,5 +357,5 @@ def finish(
         compute_time_s=compute, compute_time_effective_s=effective, memory_time_s=mem_times,
         overhead_s=overhead_s, latency_s=latency, energy_j=e_compute + e_memory + e_static,
         energy_compute_j=e_compute, energy_memory_j=e_memory, energy_static_j=e_static, bound=bound,
-        details=details,
+        details=details, latency_exposed_s=exposed,
     )

@@ -47,6 +47,30 @@ mapped on its own (no schedule) is cold: everything but the split-K partials str
 without ``l2_bytes_per_clk_per_sm`` falls back to the old linear share (``bandwidth x SMs used / SMs``, no
 L2 term and no residency).
 
+**Exposed memory latency (`exposed_latency`).**  The roofline above is a steady-state rate; a short kernel
+never reaches it.  Its first thread blocks cannot compute until their first operand tiles arrive (pipeline
+fill: one load round trip), and the kernel is not finished until its last output tile has reached the L2
+(drain: one store round trip); only the accesses in between overlap.  This is the latency-bandwidth
+(Hockney) form ``time = latency + bytes / bandwidth``, applied once per launch::
+
+    fill         = dram_latency   if the kernel reads anything from DRAM (weights, cold inputs)
+                   l2_latency     if everything it reads is L2-resident
+    drain        = l2_latency     (the write-back L2 acknowledges the store)
+    exposed      = fill + drain   (+ l2_latency + l2_latency for a split-K reduction launch, which reads
+                                   the partial sums -- dram_latency when they do not fit the L2 -- and
+                                   writes the output)
+    latency      = max(compute, memory) + exposed + launch overhead
+
+``dram_latency_ns`` and ``l2_latency_ns`` come from the spec's ``compute_units.gpu`` (published
+pointer-chasing measurements, each with its source: 405.5 ns / 149.6 ns on A100 80GB, te42kyfo/gpu-benches
+``cuda-latency``); a spec without them gets no latency term.  The term is about 0.55 us on an A100: it
+dominates a kernel of a few microseconds and vanishes next to a millisecond GEMM.  Little's law in steady
+state (bandwidth <= bytes in flight / latency) is met by the GEMM tile pipeline -- 2 blocks x 3 stages x 8 KB
+(int8, 128 x 32 + 32 x 128 tiles) = 48 KB in flight per SM sustains 48 KB / 405 ns = 118 GB/s, above
+the A100's per-SM L2 -> SM path (35.5 B/clk x 1.41 GHz = 50 GB/s) -- so it adds no separate bound.
+A kernel whose exposed latency is at least its compute and memory time is reported memory-bound
+(it waits on memory latency).
+
 **Depthwise convolutions** are not GEMMs on a GPU (cuDNN / PyTorch run a direct depthwise kernel on the
 CUDA cores): they are mapped like vector kernels, one thread per output element.
 
@@ -55,7 +79,8 @@ CUDA cores): they are mapped like vector kernels, one thread per output element.
 efficiency as above.  They run on the CUDA cores (`vector_flops`) and are normally bandwidth-bound; tiny
 ones are launch-overhead-bound.
 
-Overhead: one kernel launch (`overhead.launch_s`) per subgraph, two with split-K.
+Overhead: one kernel launch (`overhead.launch_s`) per subgraph, two with split-K (each launch also pays
+its exposed memory latency, above).
 """
 
 from __future__ import annotations
@@ -98,6 +123,28 @@ def per_sm_bandwidth(hw: HardwareSpec) -> float | None:
     return float(per_clk) * float(clock) * 1e9
 
 
+def memory_latency_s(hw: HardwareSpec, level: str) -> float:
+    """Measured load latency of `level` ("dram" or "l2") in seconds, from the spec's ``compute_units.gpu``
+    (``dram_latency_ns`` / ``l2_latency_ns``); 0.0 when the spec does not give it."""
+    value = hw.unit_details.get({"dram": "dram_latency_ns", "l2": "l2_latency_ns"}[level])
+    return float(value) * 1e-9 if value else 0.0
+
+
+def exposed_latency(hw: HardwareSpec, dram_read_bytes: float, split_k: bool = False,
+                    partials_in_l2: bool = True) -> dict[str, float]:
+    """Memory latency a kernel cannot hide (module docstring, "Exposed memory latency"): the fill of its
+    pipeline (first load from DRAM when it reads any DRAM bytes, else from the L2) and the drain of its last
+    store into the L2; a split-K reduction launch adds its own fill (the partials: L2, or DRAM when they
+    did not fit) and drain.  Returns the parts and their sum (``total_s``); all 0 when the spec gives no
+    latencies."""
+    dram, l2 = memory_latency_s(hw, "dram"), memory_latency_s(hw, "l2")
+    parts = {"fill_s": dram if dram_read_bytes > 0 else l2, "drain_s": l2}
+    if split_k:
+        parts["reduction_s"] = (l2 if partials_in_l2 else dram) + l2
+    parts["total_s"] = sum(parts.values())
+    return parts
+
+
 def last_level_cache(hw: HardwareSpec) -> MemoryLevel | None:
     """The chip-wide cache in front of main memory (the GPU's L2): the last shared, non-main level."""
     shared = [lv for lv in hw.memory if not lv.is_main and lv.scope == "shared" and lv.kind in ("cache", "sram")]
@@ -124,24 +171,32 @@ def memory_model(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: s
     """Bytes per level, bandwidths and path times of one kernel (module docstring, "Memory").
 
     `partial_bytes`: split-K traffic (fp32 partial tiles written and read back); `partial_buffer_bytes`:
-    the size of that buffer, which decides whether the L2 holds it.
+    the size of that buffer, which decides whether the L2 holds it.  ``exposed`` is the kernel's
+    `exposed_latency` (fill from the level its reads come from, drain into the L2).
     """
     ext, scale = scaled_bytes(sg, ops, precision)
     main = hw.dram
     llc = last_level_cache(hw)
+    reads = max(ext - float(sg.output_bytes) * scale, 0.0)  # inputs + weights, at the precision
+    split = partial_bytes > 0
     if per_sm_bandwidth(hw) is None:  # legacy linear share: no per-SM figure, everything from DRAM
         bw = hw.dram_bandwidth * min(1.0, units / hw.unit_count)
         return {"bytes": {main.name: ext + partial_bytes}, "bandwidth": {main.name: bw}, "paths": {},
-                "scale": scale, "l2_bytes": 0.0, "dram_bytes": ext + partial_bytes, "serving": main.name}
+                "scale": scale, "l2_bytes": 0.0, "dram_bytes": ext + partial_bytes, "serving": main.name,
+                "exposed": exposed_latency(hw, reads, split, partials_in_l2=False)}
     path_bw = float(l2_sm_bandwidth(hw, units))
     l2 = 0.0
+    l2_reads = 0.0
+    partials_in_l2 = False
     if llc is not None:
         if residency is not None:
-            l2 += min(float(residency.input_bytes), float(sg.input_bytes)) * scale
+            l2_reads = min(float(residency.input_bytes), float(sg.input_bytes)) * scale
+            l2 += l2_reads
             if residency.output_resident:
                 l2 += float(sg.output_bytes) * scale
         if partial_bytes and partial_buffer_bytes + ext <= llc.capacity_bytes:
             l2 += partial_bytes
+            partials_in_l2 = True
     total = ext + partial_bytes
     l2 = min(l2, total)
     dram = total - l2
@@ -153,7 +208,8 @@ def memory_model(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: s
     path = f"{llc.name if llc is not None else 'L2'}->SM"
     return {"bytes": bytes_by_level, "bandwidth": bandwidth, "paths": {path: total / path_bw},
             "scale": scale, "l2_bytes": l2, "dram_bytes": dram, "path_bandwidth": path_bw,
-            "serving": llc.name if (llc is not None and dram <= 0) else main.name}
+            "serving": llc.name if (llc is not None and dram <= 0) else main.name,
+            "exposed": exposed_latency(hw, max(reads - l2_reads, 0.0), split, partials_in_l2)}
 
 
 def gemm_blocks_per_sm(hw: HardwareSpec, elem_bytes: int) -> dict[str, int]:
@@ -205,6 +261,7 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="gemm", flops=sg.flops,
         bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
         units_allocated=units, utilization=utilization, overhead_s=overhead, peak=peak,
+        latency_exposed_s=mem["exposed"]["total_s"],
         details={
             "rule": "gpu.gemm", "gemm": shape.as_dict(), "tile": [tile_m, tile_n, TILE_K],
             "tiles_m": tiles_m, "tiles_n": tiles_n, "blocks": total_blocks, "split_k": split,
@@ -213,7 +270,7 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
             "achievable_fraction": achievable,
             "threads": total_blocks * THREADS_PER_BLOCK, "warps": total_blocks * THREADS_PER_BLOCK // 32,
             "bytes_scale": scale, "serving_level": mem["serving"], "l2_bytes": mem["l2_bytes"],
-            "dram_bytes": mem["dram_bytes"], "split_k_bytes": split_bytes,
+            "dram_bytes": mem["dram_bytes"], "split_k_bytes": split_bytes, "exposed_latency": mem["exposed"],
         },
     )
 
@@ -236,11 +293,13 @@ def map_vector(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="vector", flops=sg.flops,
         bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
         units_allocated=units, utilization=wave_eff, overhead_s=hw.launch_overhead_s, peak=peak,
+        latency_exposed_s=mem["exposed"]["total_s"],
         details={
             "rule": "gpu.vector", "threads": threads, "block": VECTOR_BLOCK, "blocks": blocks,
             "blocks_per_sm": bps, "slots": slots, "waves": n_waves, "wave_efficiency": wave_eff,
             "occupancy": occupancy, "padding_waste": 0.0, "bytes_scale": mem["scale"],
             "serving_level": mem["serving"], "l2_bytes": mem["l2_bytes"], "dram_bytes": mem["dram_bytes"],
+            "exposed_latency": mem["exposed"],
         },
     )
 
