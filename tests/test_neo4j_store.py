@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from perfgraph.analysis import analyze_graph
 from perfgraph.cli.main import cli
 from perfgraph.queries import named
-from perfgraph.store.neo4j_store import Neo4jStore, StoreError
+from perfgraph.store.neo4j_store import (OP_FIELDS, SUBGRAPH_FIELDS, Neo4jStore, StoreError, _batches,
+                                         element_count)
 
 pytestmark = pytest.mark.neo4j
 
@@ -31,9 +32,11 @@ def ingested(store):
     graphs = {}
     for name in PARITY_MODELS:
         params = {"seq_len": "32"} if name.startswith("hf:") else None
-        mg = analyze_graph(name, params=params)
-        store.ingest(mg, replace=True)
-        graphs[name] = mg
+        graphs[name] = analyze_graph(name, params=params)
+    # Several models per transaction and one frontier loop over all of them: each must still come out
+    # exactly as the networkx twin computes it alone.
+    results = store.ingest_many(list(graphs.values()), replace=True, batch_elements=6_000)
+    assert set(results) == {mg.info.id for mg in graphs.values()}
     return graphs
 
 
@@ -89,6 +92,46 @@ def test_counts_match_the_graph_and_reingest_is_idempotent(store):
     assert store.counts(mg.info.id) == expected
     assert store.ingest(mg, replace=True) == "replaced"
     assert store.counts(mg.info.id) == expected
+
+
+def test_every_property_is_written(store, ingested):
+    mg = ingested["efficientnet_b0"]
+    op = mg.ops[3]
+    keys = store.run_cypher("MATCH (o:Op {uid: $uid}) RETURN keys(o) AS k", uid=op.uid)[0]["k"]
+    assert set(keys) == {f for f in OP_FIELDS if getattr(op, f) is not None}
+    sg = mg.subgraphs[3]
+    keys = store.run_cypher("MATCH (s:Subgraph {uid: $uid}) RETURN keys(s) AS k", uid=sg.uid)[0]["k"]
+    assert set(keys) == {f for f in SUBGRAPH_FIELDS if getattr(sg, f) is not None} | {"stage", "on_critical_path"}
+
+
+def test_a_bad_model_in_a_shared_transaction_costs_only_itself(store):
+    good_a = _rename(analyze_graph("squeezenet1_1"), "batch-good-a", "batch-good-a")
+    bad = _rename(analyze_graph("synthetic:mlp"), "batch-bad", "batch-bad")
+    bad.op_edges.append((0, 10 ** 6, 1))  # an edge to an op that does not exist: the write query fails
+    good_b = _rename(analyze_graph("synthetic:mlp"), "batch-good-b", "batch-good-b")
+    failed = []
+    results = store.ingest_many([good_a, bad, good_b], replace=True, on_error=lambda g, e: failed.append((g, e)))
+    assert results == {"batch-good-a": "created", "batch-good-b": "created"}
+    assert [g.info.id for g, _ in failed] == ["batch-bad"] and "Neo4j rejected a query" in str(failed[0][1])
+    assert not store.has_model("batch-bad")
+    assert store.run_cypher("MATCH (n) WHERE n.model_id = 'batch-bad' RETURN count(n) AS n")[0]["n"] == 0
+    for g in (good_a, good_b):
+        assert store.counts(g.info.id)["ops"] == len(g.ops)
+        assert named.run_neo4j("depth", store, g.info.id) == named.run_embedded("depth", [g], g.info.id)
+    with pytest.raises(StoreError, match="Neo4j rejected a query"):
+        store.ingest_many([bad], replace=True)  # no on_error: raised
+    with pytest.raises(StoreError, match="the same model id twice"):
+        store.ingest_many([good_a, good_a])
+    for g in (good_a, good_b):
+        store.delete_model(g.info.id)
+
+
+def test_batches_hold_whole_models_up_to_the_limit():
+    graphs = [analyze_graph("synthetic:mlp"), analyze_graph("squeezenet1_1"), analyze_graph("synthetic:mlp")]
+    sizes = [element_count(g) for g in graphs]
+    assert [len(b) for b in _batches(graphs, sizes[0] + sizes[1])] == [2, 1]
+    assert [len(b) for b in _batches(graphs, 1)] == [1, 1, 1]  # a model bigger than the limit goes alone
+    assert [len(b) for b in _batches(graphs, sum(sizes))] == [3]
 
 
 def _rename(mg, new_id: str, new_name: str):

@@ -1,8 +1,9 @@
 """The Neo4j store: write model graphs, compute stages and critical paths in Cypher, run named queries.
 
-Every write is a managed transaction (`session.execute_write(unit_of_work)`), and one model's ingest --
-its nodes, edges, stages and critical path -- is ONE transaction, so a model is fully present or absent
-even when the process dies half way. All Cypher lives in `queries/cypher/*.cypher` and is parameterised.
+Every write is a managed transaction (`session.execute_write(unit_of_work)`), and a model's ingest -- its
+nodes, edges, stages and critical path -- never spans two transactions, so a model is fully present or
+absent even when the process dies half way. Small models share a transaction (`ingest_many`): one write
+statement and one frontier loop serve them all, which saves the per-query round trips that dominate them. All Cypher lives in `queries/cypher/*.cypher` and is parameterised.
 
 URIs: `bolt://host:7687` for one server; `neo4j://host:7687` asks the server for a routing table (clusters,
 also fine against a single server); `neo4j+s://xxxx.databases.neo4j.io` for Aura (TLS).
@@ -23,6 +24,7 @@ from perfgraph.graph import ModelGraph, Op, Subgraph
 from perfgraph.queries.cypher_files import load, statements, unrolled
 from perfgraph.queries.embedded import CriticalPath
 
+INGEST_BATCH_ELEMENTS = 40_000  # nodes + relationships per ingest transaction (whole models; heap stays small)
 ROUNDS_PER_QUERY = 8  # Kahn rounds per query (stages_round.cypher): 5x fewer round trips than 1, cheap to plan
 WEIGHT_PROPERTIES = {"flops": "flops", "bytes": "external_bytes", "macs": "macs"}
 # Properties written as they are; stage and on_critical_path are computed in Cypher, never copied.
@@ -140,25 +142,74 @@ class Neo4jStore:
         Returns "created", "replaced", or "exists" (already stored and `replace` is False: nothing written).
         `timings`, when given, receives the seconds spent writing and computing stages (for benchmarks).
         """
+        return self.ingest_many([mg], replace=replace, timings=timings)[mg.info.id]
+
+    def ingest_many(self, graphs: list[ModelGraph], replace: bool = False,
+                    timings: dict[str, float] | None = None, batch_elements: int = INGEST_BATCH_ELEMENTS,
+                    on_error: Callable[[ModelGraph, "StoreError"], None] | None = None,
+                    on_done: Callable[[list[ModelGraph]], None] | None = None) -> dict[str, str]:
+        """Write several models, each with its stages and FLOP critical path, each all-or-nothing.
+
+        Models share a transaction up to `batch_elements` nodes + relationships (one write query and one
+        Cypher frontier loop serve the whole batch: far fewer round trips than a transaction per model). A
+        model is never split across transactions, so each is fully present or absent whatever happens. When
+        a shared transaction fails, its models are retried one per transaction, so one bad model costs
+        only itself: `on_error(graph, error)` receives it (without `on_error` the error is raised).
+        Returns {model id: "created" | "replaced" | "exists"}; `timings` accumulates writes_s and stages_s.
+        `on_done(graphs)` is called after each committed transaction (progress bars).
+        """
+        ids = [g.info.id for g in graphs]
+        if len(set(ids)) != len(ids):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            raise StoreError(f"the same model id twice in one ingest: {', '.join(dup)}")
         self.ensure_schema()
-        rows = _rows(mg)
+        results: dict[str, str] = {}
+        for batch in _batches(graphs, batch_elements):
+            try:
+                results.update(self._ingest_batch(batch, replace, timings))
+            except StoreError as exc:
+                if len(batch) > 1 and not _unreachable(exc):
+                    for g in batch:  # isolate the failing model(s); the others still go in
+                        try:
+                            results.update(self._ingest_batch([g], replace, timings))
+                        except StoreError as one:
+                            if on_error is None or _unreachable(one):
+                                raise
+                            on_error(g, one)
+                elif on_error is None or _unreachable(exc):
+                    raise
+                else:
+                    on_error(batch[0], exc)
+            if on_done is not None:
+                on_done(batch)
+        return results
 
-        def work(tx: ManagedTransaction) -> str:
+    def _ingest_batch(self, batch: list[ModelGraph], replace: bool,
+                      timings: dict[str, float] | None) -> dict[str, str]:
+        """One transaction: (re)write the models of `batch` that need it, then their stages and paths."""
+        ids = [g.info.id for g in batch]
+        columns = {g.info.id: _columns(g) for g in batch}
+
+        def work(tx: ManagedTransaction) -> tuple[dict[str, str], float, float]:
             t0 = time.perf_counter()
-            exists = tx.run("MATCH (m:Model {id: $id}) RETURN count(m) AS n", id=mg.info.id).single()["n"] > 0
-            if exists and not replace:
-                return "exists"
-            if exists:
-                tx.run(load("delete_model"), model_id=mg.info.id).consume()
-            tx.run(load("write_model_graph"), **rows).consume()
+            stored = {r["id"] for r in tx.run("UNWIND $ids AS id MATCH (m:Model {id: id}) RETURN id", ids=ids)}
+            states = {i: ("replaced" if i in stored else "created") if (replace or i not in stored) else "exists"
+                      for i in ids}
+            todo = [i for i in ids if states[i] != "exists"]
+            if not todo:
+                return states, 0.0, 0.0
+            if replace and stored:
+                tx.run(load("delete_model"), model_ids=[i for i in todo if i in stored]).consume()
+            tx.run(load("write_model_graphs"), graphs=[columns[i] for i in todo]).consume()
             t = time.perf_counter()
-            _frontier_loop(_tx_runner(tx), mg.info.id, "flops", mark=True)
-            if timings is not None:
-                timings["stages_s"] = time.perf_counter() - t
-                timings["writes_s"] = t - t0
-            return "replaced" if exists else "created"
+            _frontier_loop(_tx_runner(tx), todo, "flops", mark=True)
+            return states, t - t0, time.perf_counter() - t
 
-        return self._run(True, work)
+        states, writes_s, stages_s = self._run(True, work)
+        if timings is not None:
+            timings["writes_s"] = timings.get("writes_s", 0.0) + writes_s
+            timings["stages_s"] = timings.get("stages_s", 0.0) + stages_s
+        return states
 
     def resolve_model_id(self, name_or_id: str) -> str:
         """A stored model's id from its id or its name (which must then be unambiguous)."""
@@ -174,7 +225,7 @@ class Neo4jStore:
         return ids[0]
 
     def delete_model(self, model_id: str) -> None:
-        self._run(True, lambda tx: tx.run(load("delete_model"), model_id=model_id).consume())
+        self._run(True, lambda tx: tx.run(load("delete_model"), model_ids=[model_id]).consume())
 
     # -- mapping overlay ---------------------------------------------------------------------------------
     def write_overlay(self, model_id: str, hardware: dict[str, Any], batch: int, precision: str,
@@ -224,10 +275,10 @@ class Neo4jStore:
             if weight == "latency":
                 tx.run(load("latency_weights"), model_id=model_id, hardware=hardware, batch=batch,
                        precision=precision).consume()
-                return _frontier_loop(_tx_runner(tx), model_id, None, mark=False, label="latency")
+                return _frontier_loop(_tx_runner(tx), [model_id], None, mark=False, label="latency")[model_id]
             if weight not in WEIGHT_PROPERTIES:
                 raise StoreError(f"unknown critical-path weight {weight!r}; choose flops, bytes, macs or latency")
-            return _frontier_loop(_tx_runner(tx), model_id, weight, mark=False)
+            return _frontier_loop(_tx_runner(tx), [model_id], weight, mark=False)[model_id]
 
         return self._run(True, work)
 
@@ -238,8 +289,8 @@ class Neo4jStore:
             return self._run(True, lambda tx: [r.data() for r in tx.run(text, **params)])
 
         prop = WEIGHT_PROPERTIES[weight]
-        self._autocommit(load("stages_init_batched"), model_id=model_id, weight=prop)
-        cp = _frontier_loop(run, model_id, weight, mark=False, init=False)
+        self._autocommit(load("stages_init_batched"), model_ids=[model_id], weight=prop)
+        cp = _frontier_loop(run, [model_id], weight, mark=False, init=False, clean=False)[model_id]
         self._autocommit(load("stages_finish_batched"), model_id=model_id, path=cp.path)
         row = self.query("depth", model_id=model_id)[0]
         self.run_write("MATCH (m:Model {id: $id}) SET m.depth = $depth, m.widest_stage = $widest, m.width = $width",
@@ -285,23 +336,30 @@ def _tx_runner(tx: ManagedTransaction) -> Runner:
     return lambda text, **params: [r.data() for r in tx.run(text, **params)]
 
 
-def _frontier_loop(run: Runner, model_id: str, weight: str | None, mark: bool, label: str | None = None,
-                   init: bool = True) -> CriticalPath:
-    """Kahn's algorithm in Cypher, stage by stage: stages and critical-path distances in O(V + E).
-    `run` executes one query: inside the caller's transaction, or each in its own."""
+def _frontier_loop(run: Runner, model_ids: list[str], weight: str | None, mark: bool, label: str | None = None,
+                   init: bool = True, clean: bool = True) -> dict[str, CriticalPath]:
+    """Kahn's algorithm in Cypher, stage by stage: stages and critical-path distances in O(V + E), for
+    several models at once (their frontiers advance together, so the round trips do not add up per model).
+    `run` executes one query: inside the caller's transaction, or each in its own. Returns each model's
+    critical path."""
     if init:
         prop = WEIGHT_PROPERTIES[weight] if weight else None
-        run(load("stages_init"), model_id=model_id, weight=prop)
+        run(load("stages_init"), model_ids=model_ids, weight=prop)
     k = 0
     while True:
-        row = run(unrolled("stages_round", ROUNDS_PER_QUERY), model_id=model_id, k=k)[0]
+        row = run(unrolled("stages_round", ROUNDS_PER_QUERY), model_ids=model_ids, k=k)[0]
         if row["released"] == 0:
             break
         k = row["stage"]
-    cp = _walk_back(run(load("critical_path_mark"), model_id=model_id), label or weight or "latency")
-    if mark:
-        run(load("stages_finish"), model_id=model_id, path=cp.path)
-    return cp
+    rows: dict[str, list[dict[str, Any]]] = {i: [] for i in model_ids}
+    for r in run(load("critical_path_mark"), model_ids=model_ids):
+        rows[r["model_id"]].append(r)
+    paths = {i: _walk_back(rows[i], label or weight or "latency") for i in model_ids}
+    if mark:  # marks the FLOP path, stores depth and width, drops the scratch properties
+        run(load("stages_finish"), paths=[{"model_id": i, "path": paths[i].path} for i in model_ids])
+    elif clean:
+        run(load("stages_clean"), model_ids=model_ids)
+    return paths
 
 
 def _walk_back(rows: list[dict[str, Any]], weight: str) -> CriticalPath:
@@ -315,19 +373,43 @@ def _walk_back(rows: list[dict[str, Any]], weight: str) -> CriticalPath:
     return CriticalPath(weight, float(end["dist"]), path[::-1])
 
 
-def _rows(mg: ModelGraph) -> dict[str, Any]:
-    model = {k: v for k, v in dataclasses.asdict(mg.info).items() if v is not None}
-    ops = [{k: getattr(op, k) for k in OP_FIELDS} for op in mg.ops]
-    subgraphs = [{k: getattr(sg, k) for k in SUBGRAPH_FIELDS} for sg in mg.subgraphs]
-    contains = [{"s": sg.index, "o": i} for sg in mg.subgraphs for i in sg.op_indices]
+def _columns(mg: ModelGraph) -> dict[str, Any]:
+    """One model as write_model_graphs.cypher takes it: a list per property (columns), so the driver
+    sends each key once per model rather than once per row (half the bytes, half the packing time)."""
+    def cols(items: list[Any], fields: list[str]) -> dict[str, list[Any]]:
+        return {f: [getattr(x, f) for x in items] for f in fields}
+
+    def edges(triples: list[tuple[int, int, int]]) -> dict[str, list[int]]:
+        return {"s": [s for s, _, _ in triples], "d": [d for _, d, _ in triples], "b": [b for _, _, b in triples]}
+
     return {
-        "model": model,
-        "ops": ops,
-        "op_edges": [{"s": s, "d": d, "b": b} for s, d, b in mg.op_edges],
-        "subgraphs": subgraphs,
-        "subgraph_edges": [{"s": s, "d": d, "b": b} for s, d, b in mg.subgraph_edges],
-        "contains": contains,
+        "model": {k: v for k, v in dataclasses.asdict(mg.info).items() if v is not None},
+        "ops": cols(mg.ops, OP_FIELDS),
+        "subgraphs": cols(mg.subgraphs, SUBGRAPH_FIELDS),
+        "op_edges": edges(mg.op_edges),
+        "subgraph_edges": edges(mg.subgraph_edges),
+        "contains": {"s": [sg.index for sg in mg.subgraphs for _ in sg.op_indices],
+                     "o": [i for sg in mg.subgraphs for i in sg.op_indices]},
     }
+
+
+def _batches(graphs: list[ModelGraph], limit: int) -> list[list[ModelGraph]]:
+    """Consecutive groups of whole models of at most `limit` elements (a bigger model goes alone)."""
+    out: list[list[ModelGraph]] = []
+    size = 0
+    for g in graphs:
+        n = element_count(g)
+        if not out or size + n > limit:
+            out.append([])
+            size = 0
+        out[-1].append(g)
+        size += n
+    return out
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A lost server: retrying model by model would only fail again, slowly."""
+    return "cannot reach" in str(exc) or "terminated the transaction" in str(exc)
 
 
 def element_count(mg: ModelGraph) -> int:

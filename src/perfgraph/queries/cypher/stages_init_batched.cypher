@@ -1,6 +1,6 @@
 // stages_init for graphs too big for one transaction: the same per-node step, committed every 10 000
-// subgraphs (auto-commit transaction, CALL ... IN TRANSACTIONS). $model_id; $weight (see stages_init).
-MATCH (s:Subgraph {model_id: $model_id})
+// subgraphs (auto-commit transaction, CALL ... IN TRANSACTIONS). $model_ids; $weight (see stages_init).
+MATCH (s:Subgraph) WHERE s.model_id IN $model_ids
 CALL (s) {
   WITH s, COUNT { (s)<-[:FEEDS]-() } AS pending,
        CASE WHEN $weight IS NULL THEN s._w ELSE toFloat(s[$weight]) END AS w
