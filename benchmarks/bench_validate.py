@@ -98,22 +98,24 @@ def main() -> int:
         adj = 0.0
         for table, t in pred.by_table_s.items():
             kind = ("compute" if table in ("conv", "conv_im2col", "conv_grouped", "conv_dw", "gemm", "bmm")
-                    else "dispatch" if table in ("view", "alloc", "module-calls") else "memory")
+                    else "dispatch" if table in ("view", "alloc", "module-calls", "in-sequence") else "memory")
             adj += t * drift.get(kind, 1.0)
         err_adj = adj / meas.median_s - 1
+        fresh_cost = float(profile.overhead.get("fresh_page_s_per_byte", 0.0) or 0.0)
         row = {"model": name, "batch": b, "predicted_ms": pred.latency_s * 1e3, "measured_ms": meas.median_s * 1e3,
                "min_ms": meas.min_s * 1e3, "raw_median_ms": meas.raw_median_s * 1e3, "rejected": meas.rejected,
                "disturbed": meas.disturbed, "error": err, "noise": meas.noise, "attempt": attempt, "drift": drift,
                "error_drift_adjusted": err_adj,
                "others_cpu": meas.other_cpu_share, "others_before": quiet, "ops_ms": pred.ops_s * 1e3,
-               "modules_ms": pred.module_overhead_s * 1e3,
+               "modules_ms": pred.module_overhead_s * 1e3, "sequence_ms": pred.sequence_s * 1e3,
                "by_table_ms": {k: v * 1e3 for k, v in pred.by_table_s.items()},
                "fallbacks": pred.fallbacks, "macs": mg.info.macs, "launched_ops": pred.launched_ops,
-               "weights_resident": pred.weights_resident, "times_ms": [t * 1e3 for t in meas.times_s]}
+               "weights_resident": pred.weights_resident, "times_ms": [t * 1e3 for t in meas.times_s],
+               "faulted_mb": meas.faulted_bytes / 1e6, "fault_ms": meas.faulted_bytes * fresh_cost * 1e3}
         rows.append(row)
         print(f"{name:20} {b:>5} {row['predicted_ms']:>13.2f} {row['measured_ms']:>12.2f} {err:>+8.1%} "
               f"{meas.noise:>6.1%} {meas.other_cpu_share:>6.0%} {meas.rejected:>9d} {row['ops_ms']:>9.2f} "
-              f"{row['modules_ms']:>10.2f}  drift " + " ".join(f"{k[0]}{v:.2f}" for k, v in drift.items())
+              f"{row['modules_ms']:>10.2f} {row['faulted_mb']:>7.0f} MB faulted  drift " + " ".join(f"{k[0]}{v:.2f}" for k, v in drift.items())
               + (" DISTURBED" if meas.disturbed else ""), flush=True)
         if args.json:
             _write(args.json, rows, profile, args, t0)
@@ -130,6 +132,16 @@ def main() -> int:
     sa = error_summary([r["error_drift_adjusted"] for r in rows])
     print(f"supplementary, drift-adjusted (prediction x anchor drift): median |error| {sa['median_abs_error']:.1%}, "
           f"within ±10 % {sa['within_10pct']:.0%}, within ±20 % {sa['within_20pct']:.0%}")
+    faulting = [r for r in rows if r.get("faulted_mb", 0) >= 1]
+    if faulting:
+        # a diagnosis, not a prediction: what the rows would score if the measured page faults (the
+        # allocator handing activation memory back to the kernel and faulting it in again, every run) were
+        # known to the predictor at the calibrated fresh-page cost
+        sf = error_summary([(r["predicted_ms"] + r["fault_ms"]) / r["measured_ms"] - 1 for r in rows])
+        print(f"{len(faulting)} rows fault in >= 1 MB per run (median {sorted(r['faulted_mb'] for r in faulting)[len(faulting) // 2]:.0f} MB); "
+              f"diagnosis, with the MEASURED faults added at the calibrated cost: median |error| "
+              f"{sf['median_abs_error']:.1%}, within ±10 % {sf['within_10pct']:.0%}, within ±20 % {sf['within_20pct']:.0%}, "
+              f"mean {sf['mean_error']:+.1%}")
     disturbed = sum(1 for r in rows if r["disturbed"])
     if disturbed:
         print(f"{disturbed} rows stayed disturbed after {args.attempts} attempts (medians over disturbed runs)")

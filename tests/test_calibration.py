@@ -244,6 +244,85 @@ def test_error_summary_on_hand_made_numbers():
     assert error_summary([])["n"] == 0
 
 
+# ---------------------------------------------------------------------------------- in-sequence term
+
+
+def _sequence_samples(a, b, rounds=3, noise=0.0, seed=0):
+    """Networks whose measured time is their prediction plus a known in-sequence term (a per op, b per
+    activation byte), with multiplicative noise per round: what a fake timer would report."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(12):
+        ops = 60 + 25 * i
+        act = 5e6 * (1 + (i * 7) % 11)  # activation bytes, not proportional to ops
+        pred = 2e-3 + 1e-5 * ops + act / 30e9
+        true = pred + a * ops + b * act
+        out.append({"label": f"net {i}", "predicted_s": pred, "ops": ops, "act_bytes": act,
+                    "rounds_s": [true * (1 + rng.uniform(-noise, noise)) for _ in range(rounds)]})
+    return out
+
+
+def test_sequence_fit_recovers_a_known_term_from_a_fake_timer():
+    from perfgraph.measure.sequences import fit_sequence_term, fit_with_rounds
+
+    exact = fit_with_rounds(_sequence_samples(20e-6, 0.05e-9), per_byte=True)
+    assert exact["sequence_op_s"] == pytest.approx(20e-6, rel=1e-6)
+    assert exact["sequence_s_per_byte"] == pytest.approx(0.05e-9, rel=1e-6)
+    assert exact["fit_mean_error_before"] < -0.1 and abs(exact["fit_mean_error_after"]) < 1e-9
+    assert exact["rounds"] == 3 and exact["round_spread"] == pytest.approx(0.0, abs=1e-9)
+    noisy = fit_with_rounds(_sequence_samples(20e-6, 0.05e-9, rounds=5, noise=0.03, seed=1), per_byte=True)
+    assert noisy["sequence_op_s"] == pytest.approx(20e-6, rel=0.3)
+    assert noisy["round_spread"] > 0 and len(noisy["round_fits"]) == 5
+    # no extra time: no term; a negative gap never gives a negative term
+    none = fit_sequence_term([dict(s, measured_s=s["predicted_s"]) for s in _sequence_samples(0, 0)])
+    assert none["sequence_op_s"] == pytest.approx(0, abs=1e-12) and none["sequence_s_per_byte"] == pytest.approx(0, abs=1e-20)
+    faster = fit_sequence_term([dict(s, measured_s=0.8 * s["predicted_s"]) for s in _sequence_samples(0, 0)])
+    assert faster["sequence_op_s"] == 0.0 and faster["sequence_s_per_byte"] == 0.0
+    # only a per-op term: the per-byte term stays at zero
+    per_op = fit_with_rounds(_sequence_samples(15e-6, 0.0), per_byte=True)
+    assert per_op["sequence_op_s"] == pytest.approx(15e-6, rel=1e-6) and per_op["sequence_s_per_byte"] < 1e-15
+    # the default (per-op term only) recovers a per-op term exactly and never fits a per-byte one
+    default = fit_with_rounds(_sequence_samples(15e-6, 0.0))
+    assert default["sequence_op_s"] == pytest.approx(15e-6, rel=1e-6) and default["sequence_s_per_byte"] == 0.0
+    assert fit_with_rounds(_sequence_samples(20e-6, 0.05e-9))["sequence_s_per_byte"] == 0.0
+
+
+def test_predictor_adds_the_in_sequence_term():
+    prof = synthetic_profile()
+    ops = [gemm_op(0, 64, 64, 64), _op(1, "aten.relu_.default", "elementwise", [64, 64], read=64 * 64 * 4),
+           _op(2, "aten.view.default", "view", [4096])]
+    mg = model_of(ops)
+    base = predict_model(mg, prof)
+    assert base.sequence_s == 0.0 and "in-sequence" not in base.by_table_s
+    prof.overhead.update(sequence_op_s=10e-6, sequence_s_per_byte=1e-10)
+    act = sum(op.bytes_read + op.bytes_written for op in ops[:2])  # launched ops, weights excluded
+    with_term = predict_model(mg, prof)
+    assert with_term.sequence_s == pytest.approx(2 * 10e-6 + act * 1e-10)
+    assert with_term.latency_s == pytest.approx(base.latency_s + with_term.sequence_s)
+    assert with_term.by_table_s["in-sequence"] == pytest.approx(with_term.sequence_s)
+    assert predict_model(mg, prof, sequence=False).latency_s == pytest.approx(base.latency_s)
+
+
+def test_synthetic_sequence_networks_are_generic_and_well_scaled():
+    torch = pytest.importorskip("torch")
+    from perfgraph.measure.sequences import FAMILIES, _make_blocks, sequence_specs
+
+    assert {f for f, _, _ in sequence_specs(False)} == set(FAMILIES) and {b for _, _, b in sequence_specs(False)} == {1, 8}
+    for family in FAMILIES:
+        torch.manual_seed(0)
+        net, shape = _make_blocks(torch, family, 0, 1)
+        again, shape2 = _make_blocks(torch, family, 0, 1)
+        assert shape == shape2 and str(net) == str(again)  # drawn from the seed: the same network
+        kinds = {type(m).__name__ for m in net.modules()}
+        assert "Conv2d" in kinds and "BatchNorm2d" in kinds
+        with torch.inference_mode():
+            y = net(torch.empty(*shape).uniform_(-1, 1))
+        scale = float(y.abs().mean())
+        assert 1e-2 < scale < 1e3  # no drift into denormals (10-100x slower) or overflow
+
+
 # ----------------------------------------------------------------------------------------- end to end
 
 
@@ -273,6 +352,9 @@ def test_calibrate_quick_end_to_end(quick_profile):
     assert all(p.t > 0 and p.work > 0 for t in tables.values() for p in t.points)
     assert prof.overhead["dispatch_s"] > 0 and prof.dram_bandwidth > 0
     assert set(prof.noise) >= {"median_iqr_over_median", "other_cpu_share", "load_before"}
+    fit = prof.overhead["sequence_fit"]  # the in-sequence term, fitted on synthetic networks
+    assert prof.overhead["sequence_op_s"] >= 0 and prof.overhead["sequence_s_per_byte"] >= 0
+    assert fit["networks"] and all(n["predicted_s"] > 0 and n["measured_s"] > 0 for n in fit["networks"])
     assert summary["seconds"] < 120
 
 
@@ -303,3 +385,18 @@ def test_validate_without_profile_is_one_line_error(tmp_path):
                                 env={"PERFGRAPH_HOME": str(tmp_path)})
     assert result.exit_code != 0
     assert "perfgraph calibrate" in result.output
+
+
+def test_measure_eager_counts_the_pages_a_run_faults_in():
+    """An output above glibc's largest mmap threshold (32 MiB) is a fresh mapping on every run: each run
+    faults in at least its size; a tiny model faults in (almost) nothing."""
+    from perfgraph.measure.validate import measure_eager
+
+    if sys.platform != "linux":
+        pytest.skip("minor-fault counts are read from getrusage on Linux")
+    params = {"widths": "8192", "in_features": "8"}
+    big = measure_eager("synthetic:mlp", batch=1100, params=params, threads=1, runs=3, warmup=1, warmup_s=0.0)
+    out_bytes = 1100 * 8192 * 4  # 36 MB of fp32 output
+    assert big.faulted_bytes >= 0.9 * out_bytes
+    small = measure_eager("synthetic:mlp", batch=1, params=params, threads=1, runs=3, warmup=1, warmup_s=0.0)
+    assert small.faulted_bytes < 0.05 * out_bytes

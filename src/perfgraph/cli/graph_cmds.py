@@ -55,7 +55,7 @@ def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, repl
       perfgraph ingest --zoo torchvision
       NEO4J_URI=neo4j+s://xxxx.databases.neo4j.io NEO4J_PASSWORD=… perfgraph ingest hf:gpt2
     """
-    from perfgraph.store.neo4j_store import INGEST_BATCH_ELEMENTS, element_count
+    from perfgraph.store.neo4j_store import INGEST_BATCH_ELEMENTS, INGEST_WORKERS, element_count
 
     names = list(models)
     if zoo == "torchvision":
@@ -70,7 +70,7 @@ def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, repl
     pending: list[tuple[str, Any, float]] = []  # traced, not yet written: (name, graph, trace seconds)
 
     def write_pending() -> None:
-        """Models share a transaction up to INGEST_BATCH_ELEMENTS (each still all-or-nothing)."""
+        """Small models share transactions, several run at once (each model still all-or-nothing)."""
         if not pending:
             return
         by_id = {mg.info.id: name for name, mg, _ in pending}
@@ -98,7 +98,7 @@ def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, repl
             if any(mg.info.id == g.info.id for _, g, _ in pending):
                 write_pending()  # the same model named twice: the second is one more (idempotent) ingest
             pending.append((name, mg, time.perf_counter() - t))
-            if sum(element_count(g) for _, g, _ in pending) >= INGEST_BATCH_ELEMENTS:
+            if sum(element_count(g) for _, g, _ in pending) >= INGEST_BATCH_ELEMENTS * INGEST_WORKERS:
                 write_pending()
         write_pending()
     store.close()

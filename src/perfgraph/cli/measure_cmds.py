@@ -98,6 +98,7 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
         {"what": "fresh pages", "value": (f"outputs above {output.human(oh['fresh_page_threshold_bytes'], 'B')} "
                                           f"fault in: {oh['fresh_page_s_per_byte'] * 1e12:.0f} ms/GB"
                                           if oh.get("fresh_page_threshold_bytes") else "no mmap-threshold cliff found")},
+        *([{"what": "in-sequence", "value": _sequence_line(oh["sequence_fit"])}] if oh.get("sequence_fit") else []),
         *[{"what": f"bandwidth {lv['name']}", "value": f"{lv['copy_bytes_per_s'] / 1e9:.1f} GB/s copy, "
                                                        f"{lv['add_bytes_per_s'] / 1e9:.1f} GB/s add "
                                                        f"({output.human(lv['capacity_bytes'], 'B')})"}
@@ -123,6 +124,30 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
                                                      and profile.noise["other_cpu_share"] > NOISY_OTHER_CPU):
         output.console.print("[yellow]warning:[/] other processes were busy while calibrating; "
                              "run again on a quiet machine for trustworthy numbers")
+
+
+def _faults_line(rows) -> str:
+    """Measured page faults per run, and their share of the measured time at the calibrated cost: the
+    allocator handing activation memory back to the kernel and faulting it in again on every run, which
+    the predictor does not model below the fresh-page threshold (docs/calibration.md)."""
+    faulting = [r for r in rows if not math.isnan(r.faulted_bytes) and r.faulted_bytes >= 1e6]
+    if not faulting:
+        return "none >= 1 MB per run"
+    share = sorted(r.fault_s / r.measured_s for r in faulting)[len(faulting) // 2]
+    return (f"{len(faulting)} of {len(rows)} rows fault in >= 1 MB per run (max "
+            f"{max(r.faulted_bytes for r in faulting) / 1e6:.0f} MB); at the calibrated cost a median "
+            f"{share:.0%} of their measured time")
+
+
+def _sequence_line(fit: dict) -> str:
+    """The in-sequence term and its fit, in one line."""
+    line = (f"{fit.get('sequence_op_s', 0.0) * 1e6:.1f} us per op + {fit.get('sequence_s_per_byte', 0.0) * 1e12:.2f} "
+            f"ms/GB of activations ({len(fit.get('networks', []))} synthetic networks, mean error "
+            f"{fit.get('fit_mean_error_before', 0.0):+.0%} -> {fit.get('fit_mean_error_after', 0.0):+.0%}")
+    shares = fit.get("round_term_share") or []
+    if shares:
+        line += f"; term {min(shares):.0%}-{max(shares):.0%} of a network's time over {len(shares)} rounds"
+    return line + ")"
 
 
 def _parse_batches(text: str) -> list[int]:
@@ -222,11 +247,15 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
 
     table = Table(title=f"eager latency, {dtype}, {threads} threads (median of {runs} runs)", title_justify="left")
     table.add_column("model", no_wrap=True)
-    for col in ("batch", "predicted ms", "measured ms", "error", "noise", "runs (set aside)"):
+    # the page faults column only when some row faulted in memory (it explains errors; docs/calibration.md)
+    faults = any(not math.isnan(r.faulted_bytes) and r.faulted_bytes >= 1e6 for r in rows)
+    for col in ("batch", "predicted ms", "measured ms", "error", "noise", "runs (set aside)",
+                *(["faulted MB/run"] if faults else [])):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(r.model, str(r.batch), _ms(r.predicted_s), _ms(r.measured_s), _pct(r.error), _share(r.noise),
-                      f"{r.runs} ({r.rejected_runs})" + (" disturbed" if r.disturbed else ""))
+                      f"{r.runs} ({r.rejected_runs})" + (" disturbed" if r.disturbed else ""),
+                      *([f"{r.faulted_bytes / 1e6:.0f}"] if faults else []))
     output.console.print(table)
     output.print_rows([
         {"what": "models x batches", "value": str(summary["n"])},
@@ -239,6 +268,7 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
         {"what": "machine speed drift", "value": ", ".join(f"{k} x{v:.2f}" for k, v in conditions["drift"].items())
                                                  + " (anchor time now / at calibration, median)"
                                                  if conditions["drift"] else "n/a (profile has no anchors)"},
+        {"what": "page faults (measured)", "value": _faults_line(rows)},
         {"what": "runs set aside (disturbed)", "value": f"{conditions['rejected_runs']} of "
                                                         f"{conditions['rejected_runs'] + sum(r.runs for r in rows)}"
                                                         + (f"; {conditions['disturbed_rows']} rows disturbed"

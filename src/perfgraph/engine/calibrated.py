@@ -525,7 +525,7 @@ class PredictedLatency:
     model_id: str
     dtype: str
     batch: int
-    latency_s: float  # ops + module-call overhead (sequential: eager runs one op at a time)
+    latency_s: float  # ops + module-call overhead + in-sequence term (sequential: one op at a time)
     ops_s: float
     module_overhead_s: float
     module_calls: int
@@ -537,6 +537,7 @@ class PredictedLatency:
     by_table_s: dict[str, float] = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)  # op names predicted through a family's table
     profile_device: str = ""
+    sequence_s: float = 0.0  # the in-sequence term: per launched op and per activation byte (calibrated)
 
     def as_dict(self, ops: bool = False) -> dict[str, Any]:
         d = asdict(self)
@@ -699,8 +700,23 @@ def weights_bytes(mg: ModelGraph) -> float:
     return float(sum(op.weight_bytes for op in mg.ops))
 
 
-def predict_model(mg: ModelGraph, profile: CalibrationProfile, dtype: str | None = None) -> PredictedLatency:
-    """Predicted eager latency of a traced model on the calibrated device (module docstring)."""
+def sequence_term_s(launched_ops: int, act_bytes: float, overhead: dict[str, Any]) -> float:
+    """The calibrated in-sequence cost (`measure.sequences`): ops run back to back in a network pay more
+    than in a tight loop, ``sequence_op_s`` per launched op plus ``sequence_s_per_byte`` per byte of
+    activations they read and write."""
+    return (launched_ops * float(overhead.get("sequence_op_s", 0.0) or 0.0)
+            + act_bytes * float(overhead.get("sequence_s_per_byte", 0.0) or 0.0))
+
+
+def activation_bytes(ops: Sequence[Op]) -> float:
+    """Bytes the launched ops read and write, weights excluded (the in-sequence term's second feature)."""
+    return float(sum(op.bytes_read + op.bytes_written for op in ops if op.kind != "view"))
+
+
+def predict_model(mg: ModelGraph, profile: CalibrationProfile, dtype: str | None = None,
+                  sequence: bool = True) -> PredictedLatency:
+    """Predicted eager latency of a traced model on the calibrated device (module docstring).
+    `sequence=False` leaves out the in-sequence term (the calibration fits it against that)."""
     dtype = dtype or _precision(mg)
     wbytes = weights_bytes(mg)
     resident = wbytes <= RESIDENT_SHARE_OF_LLC * profile.llc_bytes
@@ -725,8 +741,12 @@ def predict_model(mg: ModelGraph, profile: CalibrationProfile, dtype: str | None
     mod_s = module_overhead_s(counts, profile.overhead)
     by_table["module-calls"] = mod_s
     launched = sum(1 for op in mg.ops if op.kind != "view")
+    seq_s = sequence_term_s(launched, activation_bytes(mg.ops), profile.overhead) if sequence else 0.0
+    if seq_s:
+        by_table["in-sequence"] = seq_s
     return PredictedLatency(
-        model_id=mg.info.id, dtype=dtype, batch=mg.info.batch, latency_s=ops_s + mod_s, ops_s=ops_s,
+        model_id=mg.info.id, dtype=dtype, batch=mg.info.batch, latency_s=ops_s + mod_s + seq_s, ops_s=ops_s,
+        sequence_s=seq_s,
         module_overhead_s=mod_s, module_calls=sum(counts.values()), launched_ops=launched,
         view_ops=len(mg.ops) - launched, weights_resident=resident, subgraphs=subgraphs,
         by_table_s=dict(sorted(by_table.items(), key=lambda kv: -kv[1])), fallbacks=sorted(pred.fallbacks),

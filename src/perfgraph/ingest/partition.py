@@ -10,6 +10,8 @@ The rule, applied in execution order:
   become kernel-to-kernel edges, so a downsample branch stays free to run beside the main path. A fork
   ends a chain.
 - A reduction or pooling op closes its kernel: nothing fuses after it.
+- Kernels are numbered in a topological order, execution order breaking ties: every kernel-to-kernel edge
+  goes from a lower index to a higher one.
 - Views are free: they follow their producer's chain. Free leaf ops (views of weights, `empty`, scalars)
   join the kernel of their first consumer.
 
@@ -105,8 +107,10 @@ def partition(mg: ModelGraph) -> ModelGraph:
             else:
                 members[target].append(i)
                 group_of[i] = target
-    # Number kernels by their first op so indices follow execution order.
-    order = sorted(range(len(members)), key=lambda g: min(members[g]))
+    # Number kernels in a topological order that follows execution order wherever it can (the kernel whose
+    # first op runs earliest goes first among those ready): a kernel's predecessors all have lower indices,
+    # which lets the stores compute stages and critical paths in one pass over the index order.
+    order = _topological_kernel_order(mg, group_of, members)
     renumber = {old: new for new, old in enumerate(order)}
     group_of = [renumber[g] for g in group_of]
     members = [sorted(members[g]) for g in order]
@@ -117,6 +121,19 @@ def partition(mg: ModelGraph) -> ModelGraph:
     mg.subgraph_edges = _subgraph_edges(mg, group_of)
     mg.info.subgraphs = len(mg.subgraphs)
     return mg
+
+
+def _topological_kernel_order(mg: ModelGraph, group_of: list[int], members: list[list[int]]) -> list[int]:
+    """Kernels in topological order of their data edges, ties going to the kernel whose first op runs first.
+    (Numbering by first op alone is not topological: a residual add fuses into the main path's kernel,
+    which starts before the shortcut branch that feeds it.)"""
+    import networkx as nx
+
+    first = [min(m) for m in members]
+    dag = nx.DiGraph()
+    dag.add_nodes_from(range(len(members)))
+    dag.add_edges_from((s, d) for s, d, _ in _subgraph_edges(mg, group_of))
+    return list(nx.lexicographical_topological_sort(dag, key=lambda g: first[g]))
 
 
 def _adopt(p: int, g: int, group_of: list[int], members: list[list[int]], ops: list[Op], values) -> None:

@@ -626,11 +626,12 @@ def memory_levels(torch, device: str) -> list[dict[str, Any]]:
 
 def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("fp32",), quick: bool = False,
                     device: str = "auto", progress: Callable[[int], Any] | None = None,
-                    notes: list[str] | None = None) -> CalibrationProfile:
+                    notes: list[str] | None = None, sequence: bool = True) -> CalibrationProfile:
     """Run the microbenchmarks and return the profile (not saved).
 
     `progress(total)` is a context manager factory yielding `advance(label)` (like `cli.output.progress`).
-    `notes` collects one-line remarks (skipped dtypes, ...).
+    `notes` collects one-line remarks (skipped dtypes, ...).  `sequence`: fit the in-sequence term on
+    synthetic networks (`measure.sequences`, CPU only) after the tables.
     """
     import contextlib
 
@@ -764,6 +765,29 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
         ws = lv["capacity_bytes"] / 2 if lv["kind"] == "cache" else float("inf")
         lv["copy_bytes_per_s"] = profile.bandwidth_at(ws, "copy")
         lv["add_bytes_per_s"] = profile.bandwidth_at(ws, "add")
+    if sequence and device == "cpu" and "fp32" in profile.tables:
+        # the in-sequence term, fitted on synthetic networks against this profile's own prediction
+        from perfgraph.measure.sequences import measure_sequences
+        from perfgraph.measure.timing import RunDelay
+
+        torch.set_num_threads(threads)
+        delay = RunDelay()
+        try:
+            with CpuActivity() as seq_activity:
+                fit, samples = measure_sequences(torch, profile, quick=quick, delay=delay,
+                                                 rounds=2 if quick else 3, run_s=0.05 if quick else 0.25,
+                                                 warmup_s=0.05 if quick else 0.3,
+                                                 quiet_wait_s=0.0 if quick else 5.0)
+        finally:
+            delay.close()
+            torch.set_num_threads(prev_threads)
+        profile.overhead["sequence_op_s"] = fit.get("sequence_op_s", 0.0)
+        profile.overhead["sequence_s_per_byte"] = fit.get("sequence_s_per_byte", 0.0)
+        fit["other_cpu_share"] = seq_activity.other_cpu_share
+        fit["networks"] = [{k: v for k, v in smp.items() if k != "family"} for smp in samples]
+        profile.overhead["sequence_fit"] = fit
+        duration = time.perf_counter() - t_start
+        profile.duration_s = round(duration, 2)
     noise = sorted(timer.noise_seen)
     profile.noise = {
         "timings": len(noise),

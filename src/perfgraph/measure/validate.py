@@ -52,6 +52,9 @@ class Measured:
     load_before: float = float("nan")
     load_after: float = float("nan")
     other_cpu_share: float = float("nan")
+    # bytes of memory this process faulted in per timed run (minor faults x page size): the allocator
+    # returning activation memory to the kernel and taking it back, paid again on every run
+    faulted_bytes: float = float("nan")
 
     @property
     def noise(self) -> float:
@@ -108,6 +111,7 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
                 done += 1
             delay = RunDelay() if device == "cpu" else None
             gate = delay is not None and delay.available
+            faults0 = _minor_faults()
             while len(clean) < runs and len(times) < attempts * runs:
                 d0 = delay.read() if gate else 0
                 t0 = time.perf_counter()
@@ -118,6 +122,7 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
                 times.append(wall)
                 if not gate or (d1 - d0) / 1e9 <= max_delay * wall:
                     clean.append(wall)
+            faulted = (_minor_faults() - faults0) * PAGE_BYTES / max(len(times), 1) if faults0 >= 0 else math.nan
             if delay is not None:
                 delay.close()
         del model, inputs
@@ -132,7 +137,19 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
     return Measured(median_s=med, q1_s=q1, q3_s=q3, min_s=min(times), runs=len(xs), warmup=warmup,
                     threads=used_threads, times_s=times, rejected=len(times) - len(clean), disturbed=disturbed,
                     raw_median_s=statistics.median(times), load_before=act.load_before, load_after=act.load_after,
-                    other_cpu_share=act.other_cpu_share)
+                    other_cpu_share=act.other_cpu_share, faulted_bytes=faulted)
+
+
+def _minor_faults() -> int:
+    """This process's minor page faults so far (every thread's); -1 where the OS does not say."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return -1
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+PAGE_BYTES = 4096  # the page a minor fault brings in (x86-64 and arm64 Linux defaults)
 
 
 def predict(spec: str, profile, *, batch: int = 1, dtype: str = "fp32", input_shape: list[int] | None = None,
@@ -184,6 +201,8 @@ class Row:
     predicted_module_s: float = 0.0
     launched_ops: int = 0
     macs: int = 0
+    faulted_bytes: float = float("nan")  # measured per run (Measured.faulted_bytes)
+    fault_s: float = float("nan")  # those bytes at the profile's calibrated fresh-page cost: a diagnosis
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,7 +222,9 @@ def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10
                error=pred.latency_s / meas.median_s - 1.0, noise=meas.noise, runs=meas.runs,
                other_cpu_share=meas.other_cpu_share, load=meas.load_after, rejected_runs=meas.rejected,
                disturbed=meas.disturbed, raw_median_s=meas.raw_median_s, drift=drift, predicted_ops_s=pred.ops_s,
-               predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs)
+               predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs,
+               faulted_bytes=meas.faulted_bytes,
+               fault_s=meas.faulted_bytes * float(profile.overhead.get("fresh_page_s_per_byte", 0.0) or 0.0))
 
 
 def error_summary(errors: Sequence[float]) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-// After the stage rounds: read the back pointers so the caller can walk each model's heaviest path.
-// $model_ids. Returns every subgraph's model, index, distance and best predecessor.
+// After the stage pass (or rounds): read the back pointers so the caller can walk each model's heaviest
+// path. $model_ids. One row per model holding [index, distance, best predecessor] for each of its
+// subgraphs (a few rows instead of one per subgraph: the driver's per-record cost dominated).
 MATCH (s:Subgraph) WHERE s.model_id IN $model_ids
-RETURN s.model_id AS model_id, s.index AS index, s._dist AS dist, s._back AS back ORDER BY model_id, index;
+WITH s ORDER BY s.model_id, s.index
+RETURN s.model_id AS model_id, collect([s.index, s._dist, s._back]) AS subgraphs;
