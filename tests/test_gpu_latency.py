@@ -13,31 +13,12 @@ import pytest
 
 from perfgraph.engine.gpu import exposed_latency
 from perfgraph.engine.mapping import map_subgraph
-from perfgraph.graph import Op, Subgraph
 from perfgraph.hardware.spec import get
+
+from engine_cases import _isolated_user_dirs, op, subgraph  # noqa: F401 - the fixture, by name
 
 A100_DRAM = 405.5e-9  # 571.8 cycles at 1.41 GHz
 A100_L2 = 149.6e-9  # 211.0 cycles at 1.41 GHz
-
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    monkeypatch.delenv("PERFGRAPH_HARDWARE_PATH", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-
-
-def op(index, kind, *, macs=0, flops=0, bytes_read=0, bytes_written=0, weight_bytes=0, shape=(), dtype="torch.float32"):
-    return Op(uid=f"m/op{index}", model_id="m", index=index, name=f"op{index}", target=f"aten.{kind}", kind=kind,
-              macs=macs, flops=flops, bytes_read=bytes_read, bytes_written=bytes_written,
-              weight_bytes=weight_bytes, output_shape=list(shape), dtype=dtype)
-
-
-def subgraph(index, ops, *, input_bytes=0, output_bytes=0, weight_bytes=0):
-    ext = input_bytes + output_bytes + weight_bytes
-    return Subgraph(uid=f"m/sg{index}", model_id="m", index=index, pattern="+".join(o.kind for o in ops),
-                    op_indices=[o.index for o in ops], macs=sum(o.macs for o in ops),
-                    flops=sum(o.flops for o in ops), external_bytes=ext, input_bytes=input_bytes,
-                    output_bytes=output_bytes, weight_bytes=weight_bytes, intensity=0.0, anchor_kind=ops[0].kind)
 
 
 def _tiny_add():

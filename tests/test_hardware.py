@@ -17,6 +17,8 @@ from perfgraph.hardware.spec import (
     packaged_dir, validate,
 )
 
+from engine_cases import _isolated_user_dirs  # noqa: F401 - the fixture, by name
+
 REQUIRED_IDS = {
     # CPUs
     "xeon-8480", "epyc-9654", "i7-12700k", "graviton3", "altra-q80-30",
@@ -30,13 +32,6 @@ REQUIRED_IDS = {
 }
 
 PACKAGED = sorted(packaged_dir().glob("*.yaml"))
-
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    """Never read the developer's own ~/.config/perfgraph/hardware or a stray env var."""
-    monkeypatch.delenv("PERFGRAPH_HARDWARE_PATH", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
 def _raw(name: str) -> dict:

@@ -15,13 +15,9 @@ from perfgraph.engine.overlay import Overlay, build_overlay, hardware_properties
 from perfgraph.hardware.spec import get
 from perfgraph.queries import named
 from perfgraph.queries.embedded import critical_path, stages
-from perfgraph.store.neo4j_store import Neo4jStore, StoreError
+from perfgraph.store.neo4j_store import StoreError
 
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    monkeypatch.delenv("PERFGRAPH_HARDWARE_PATH", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+from engine_cases import _isolated_user_dirs  # noqa: F401 - the fixture, by name
 
 
 @pytest.fixture(scope="module")
