@@ -59,21 +59,22 @@ def fit_sequence_term(samples: Sequence[dict[str, float]], per_byte: bool = PER_
         den = sum(x[k] * x[k] for x in xs)
         return max(sum(x[k] * y for x, y in zip(xs, ys)) / den, 0.0) if den > 0 else 0.0
 
-    s11 = sum(x[0] * x[0] for x in xs)
-    s22 = sum(x[1] * x[1] for x in xs)
-    s12 = sum(x[0] * x[1] for x in xs)
-    t1 = sum(x[0] * y for x, y in zip(xs, ys))
-    t2 = sum(x[1] * y for x, y in zip(xs, ys))
-    det = s11 * s22 - s12 * s12
-    a = b = -1.0
-    if det > 1e-12 * max(s11 * s22, 1e-300):
-        a = (t1 * s22 - t2 * s12) / det
-        b = (s11 * t2 - s12 * t1) / det
     if not per_byte:
         a, b = one(0), 0.0
-    elif a < 0 or b < 0:  # a term would be negative: the better of the one-term fits (or none)
-        cands = [(one(0), 0.0), (0.0, one(1))]
-        a, b = min(cands, key=lambda ab: sum((y - ab[0] * x[0] - ab[1] * x[1]) ** 2 for x, y in zip(xs, ys)))
+    else:
+        s11 = sum(x[0] * x[0] for x in xs)
+        s22 = sum(x[1] * x[1] for x in xs)
+        s12 = sum(x[0] * x[1] for x in xs)
+        t1 = sum(x[0] * y for x, y in zip(xs, ys))
+        t2 = sum(x[1] * y for x, y in zip(xs, ys))
+        det = s11 * s22 - s12 * s12
+        a = b = -1.0
+        if det > 1e-12 * max(s11 * s22, 1e-300):
+            a = (t1 * s22 - t2 * s12) / det
+            b = (s11 * t2 - s12 * t1) / det
+        if a < 0 or b < 0:  # a term would be negative: the better of the one-term fits (or none)
+            cands = [(one(0), 0.0), (0.0, one(1))]
+            a, b = min(cands, key=lambda ab: sum((y - ab[0] * x[0] - ab[1] * x[1]) ** 2 for x, y in zip(xs, ys)))
     after = [(r["predicted_s"] + a * r["ops"] + b * r["act_bytes"]) / r["measured_s"] - 1 for r in rows]
     before = [r["predicted_s"] / r["measured_s"] - 1 for r in rows]
     return {"sequence_op_s": float(a), "sequence_s_per_byte": float(b),
