@@ -10,8 +10,11 @@ ingest: --warmup untimed rounds first (a fresh server runs its first queries col
 printed), then ResNet-50 re-ingested --repeat times (replace), then optionally every torchvision classification
 model: fresh, one model per transaction one at a time; fresh, with the defaults (whole models share
 transactions of up to INGEST_BATCH_ELEMENTS, INGEST_WORKERS transactions at once); and a re-ingest with
---replace. Tracing is not timed; the figure is elements / wall time, every transaction holding its writes
-AND the Cypher stage pass and critical path.
+--replace, the three taking turns round by round (the shared host's speed drifts; the default's speed-up over
+one model per transaction is printed as the median ratio of side-by-side rounds). Tracing is not timed; the
+figure is elements / wall time, every transaction holding its writes AND the Cypher stage pass and critical
+path. With the throw-away local server, the server's and the client's CPU seconds per 1 000 elements are
+printed too: the server's CPU is the limit on two cores.
 
 stages: layered random DAGs (width 100, 2 predecessors per node from the previous layer, seeded), written
 as Subgraph nodes and FEEDS edges, then stages and the FLOP critical path computed by the Cypher frontier
@@ -40,21 +43,31 @@ from perfgraph.store.neo4j_store import INGEST_BATCH_ELEMENTS, INGEST_WORKERS, N
 
 @contextlib.contextmanager
 def server():
+    """(store, server_cpu): server_cpu() is the local server's CPU seconds so far (user + system), None when
+    the server is elsewhere (NEO4J_URI)."""
     if os.environ.get("NEO4J_URI"):
         pw = os.environ.get("NEO4J_PASSWORD")
-        yield Neo4jStore(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"), pw)
+        yield Neo4jStore(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"), pw), lambda: None
         return
     from perfgraph.store import neo4j_server
 
     home = Path(tempfile.mkdtemp(prefix="perfgraph-bench-"))
     info = neo4j_server.start(home, bolt_port=0, auth=False, heap_initial="1g", heap_max="2g", page_cache="512m")
+
+    def server_cpu() -> float | None:
+        try:
+            fields = Path(f"/proc/{info.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # not Linux, or the server is gone
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     try:
-        yield Neo4jStore(info.bolt_uri, None, None)
+        yield Neo4jStore(info.bolt_uri, None, None), server_cpu
     finally:
         neo4j_server.stop(home)
 
 
-def bench_ingest(store: Neo4jStore, repeat: int, zoo: bool, warmup: int) -> None:
+def bench_ingest(store: Neo4jStore, repeat: int, zoo: bool, warmup: int, server_cpu) -> None:
     from perfgraph.analysis import analyze_graph
     from perfgraph.ingest.torchvision_models import list_names
 
@@ -93,21 +106,37 @@ def bench_ingest(store: Neo4jStore, repeat: int, zoo: bool, warmup: int) -> None
             (f"default: shared transactions of <= {INGEST_BATCH_ELEMENTS:,} elements, {INGEST_WORKERS} at once",
              {}, False),
             ("default, re-ingest (--replace: delete + write in each transaction)", {}, True)]
+    # The configurations take turns round by round, so a change in the shared host's speed (the same work
+    # measured 5-10 s of server CPU on this 2-core host) hits them alike, and the default's speed-up over the
+    # one-model-per-transaction peer is a ratio of runs made side by side.
     zoo_repeat = max(1, min(repeat, 3))
-    for label, kwargs, replace in runs:
-        rows = []
-        for _ in range(zoo_repeat):
+    rows: dict[str, list[tuple[float, float, float, float | None, float]]] = {label: [] for label, _, _ in runs}
+    for _ in range(zoo_repeat):
+        for label, kwargs, replace in runs:
             if not replace:
                 store.delete_models(ids)  # untimed: a fresh ingest
-            timings = {}
+            timings: dict[str, float] = {}
+            cpu0, client0 = server_cpu(), time.process_time()
             t = time.perf_counter()
             store.ingest_many(graphs, replace=replace, timings=timings, **kwargs)
-            rows.append((time.perf_counter() - t, timings["writes_s"], timings["stages_s"]))
-        total, writes, stages_s = (statistics.median(c) for c in zip(*rows))
+            wall = time.perf_counter() - t
+            cpu1 = server_cpu()
+            rows[label].append((wall, timings["writes_s"], timings["stages_s"],
+                                None if cpu0 is None or cpu1 is None else cpu1 - cpu0, time.process_time() - client0))
+    for label, _, _ in runs:
+        total, writes, stages_s = (statistics.median(c) for c in list(zip(*rows[label]))[:3])
+        cpu = [r[3] for r in rows[label] if r[3] is not None]
+        cpu_text = (f"; CPU per 1 000 elements: server {statistics.median(cpu) / elements * 1e3 * 1e3:.0f} ms "
+                    f"(runs {', '.join(f'{c:.1f}' for c in cpu)} s), client "
+                    f"{statistics.median(r[4] for r in rows[label]) / elements * 1e6:.0f} ms" if cpu else "")
         print(f"zoo, {label}: {len(graphs)} models, {elements:,} elements; median of {zoo_repeat}: {total:.2f} s = "
-              f"{elements / total:,.0f} elements/s (runs {', '.join(f'{elements / r[0]:,.0f}' for r in rows)}; "
-              f"inside the transactions, summed over them: writes {writes:.1f} s, Cypher stages {stages_s:.1f} s)",
-              flush=True)
+              f"{elements / total:,.0f} elements/s (runs {', '.join(f'{elements / r[0]:,.0f}' for r in rows[label])}; "
+              f"inside the transactions, summed over them: writes {writes:.1f} s, Cypher stages {stages_s:.1f} s"
+              f"{cpu_text})", flush=True)
+    peer, default = rows[runs[0][0]], rows[runs[1][0]]
+    ratios = [p[0] / d[0] for p, d in zip(peer, default)]
+    print(f"zoo, default vs one model per transaction (same rounds): x{statistics.median(ratios):.2f} faster "
+          f"(rounds {', '.join(f'x{r:.2f}' for r in ratios)})", flush=True)
 
 
 def layered_dag(nodes: int, width: int = 100, seed: int = 0) -> ModelGraph:
@@ -184,9 +213,9 @@ def main() -> int:
                     help="untimed ingest rounds first (the zoo with --zoo, else ResNet-50), printed as cold figures")
     ap.add_argument("--sizes", default="10000,100000,1000000")
     args = ap.parse_args()
-    with server() as store:
+    with server() as (store, server_cpu):
         if args.what in ("ingest", "all"):
-            bench_ingest(store, args.repeat, args.zoo, args.warmup)
+            bench_ingest(store, args.repeat, args.zoo, args.warmup, server_cpu)
         if args.what in ("stages", "all"):
             bench_stages(store, [int(s) for s in args.sizes.split(",")])
         store.close()
