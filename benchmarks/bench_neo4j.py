@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/bench_neo4j.py stages [--sizes 10000,100000,1000000]
 
 Uses NEO4J_URI (+ NEO4J_USER / NEO4J_PASSWORD) when set, else starts a throw-away local server from the
-jars (heap 2 GB) and stops it at the end.
+jars with `perfgraph neo4j start`'s default sizes (heap 512 MB growing to 2 GB, page cache 512 MB) and stops
+it at the end.
 
 ingest: --warmup untimed rounds first (a fresh server runs its first queries cold; their figures are
 printed), then ResNet-50 re-ingested --repeat times (replace), then optionally every torchvision classification
@@ -52,7 +53,7 @@ def server():
     from perfgraph.store import neo4j_server
 
     home = Path(tempfile.mkdtemp(prefix="perfgraph-bench-"))
-    info = neo4j_server.start(home, bolt_port=0, auth=False, heap_initial="1g", heap_max="2g", page_cache="512m")
+    info = neo4j_server.start(home, bolt_port=0, auth=False)  # `perfgraph neo4j start`'s sizes
 
     def server_cpu() -> float | None:
         try:

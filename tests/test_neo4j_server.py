@@ -79,9 +79,15 @@ def _auth_refused(uri: str, auth) -> bool:
 def test_start_status_stop_local_server(tmp_path):
     home = tmp_path / "home"
     try:
-        info = ns.start(home, bolt_port=0, auth=True, wait_s=240, java_opts=FAST_JVM)
+        # a maximum heap below the default initial heap: the initial one is lowered to it
+        info = ns.start(home, bolt_port=0, auth=True, wait_s=240, java_opts=FAST_JVM, heap_max="384m",
+                        page_cache="96m")
         try:
             assert info.bolt_port != 7687 and info.http_port != 7474
+            cmdline = Path(f"/proc/{info.pid}/cmdline")
+            if cmdline.exists():  # Linux: the JVM runs with the sizes asked for
+                args = cmdline.read_bytes().split(b"\0")
+                assert b"-Xmx384m" in args and b"-Xms384m" in args, args[:4]
             assert info.bolt_uri == f"bolt://127.0.0.1:{info.bolt_port}"
             assert info.browser_url == f"http://127.0.0.1:{info.http_port}/browser/"
             assert info.user == "neo4j" and info.password and len(info.password) >= 16
@@ -97,6 +103,8 @@ def test_start_status_stop_local_server(tmp_path):
             assert f"server.http.listen_address=127.0.0.1:{info.http_port}" in conf
             assert "server.https.enabled=false" in conf
             assert "dbms.usage_report.enabled=false" in conf
+            assert "server.memory.heap.max_size=384m" in conf and "server.memory.heap.initial_size=384m" in conf
+            assert "server.memory.pagecache.size=96m" in conf
             for port in (info.bolt_port, info.http_port):
                 addrs = _listening_addresses(port)
                 if addrs:  # Linux: only 127.0.0.1 (plain, or IPv4-mapped on a Java v6 socket)
@@ -194,6 +202,26 @@ def test_jars_missing_and_no_maven_is_a_clear_error(tmp_path, monkeypatch):
         ns.ensure_jars(fetch=False)
 
 
+def test_parse_size():
+    assert ns.parse_size("512m") == 512 * 2**20
+    assert ns.parse_size("2G") == 2 * 2**30
+    assert ns.parse_size(" 65536k ") == 64 * 2**20
+    for bad in ("lots", "2", "2gb", "-1g", "0g", "1.5g", "", "2g; rm -rf /"):
+        with pytest.raises(ns.Neo4jServerError, match="write a size like 512m or 2g"):
+            ns.parse_size(bad, "heap")
+    with pytest.raises(ns.Neo4jServerError, match="at least 64m"):
+        ns.parse_size("32m", "page cache")
+
+
+def test_bad_sizes_are_refused_before_anything_starts(tmp_path):
+    home = tmp_path / "h"
+    with pytest.raises(ns.Neo4jServerError, match=r"bad heap '4 GB'"):
+        ns.start(home, bolt_port=0, heap_max="4 GB")
+    with pytest.raises(ns.Neo4jServerError, match=r"bad page cache 'big'"):
+        ns.start(home, bolt_port=0, page_cache="big")
+    assert not home.exists()
+
+
 def test_short_password_is_refused(tmp_path):
     with pytest.raises(ns.Neo4jServerError, match="at least 8 characters"):
         ns.start(tmp_path / "h", bolt_port=0, password="short")
@@ -240,3 +268,11 @@ def test_cli_error_is_a_one_line_click_exception(tmp_path):
     assert res.exit_code == 1
     err_lines = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
     assert len(err_lines) == 1 and "already in use" in err_lines[0]
+
+
+def test_cli_bad_heap_is_one_line_and_starts_nothing(tmp_path):
+    home = tmp_path / "h"
+    res = CliRunner().invoke(neo4j_cli, ["start", "--home", str(home), "--heap", "2gb"])
+    assert res.exit_code == 1
+    assert res.output.strip() == "Error: bad --heap '2gb': write a size like 512m or 2g"
+    assert not home.exists()

@@ -50,7 +50,14 @@ def neo4j() -> None:
               help="Port of perfgraph's Browser guide on localhost (default 7480, or the one used before; "
                    "0 = any free port).")
 @click.option("--no-guide", is_flag=True, help="Do not serve perfgraph's Browser guide.")
-def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password, guide_port, no_guide):
+@click.option("--heap", "heap_max", default=ns.DEFAULT_HEAP_MAX, show_default=True, metavar="SIZE",
+              help="Maximum JVM heap (512m, 2g, ...). Bulk ingest wants 2g: the classification zoo ingested "
+                   "at ~30 k elements/s with 512m and 40-44 k/s with 2g on two cores (less garbage collection); "
+                   "one transaction may use at most 70% of it.")
+@click.option("--page-cache", default=ns.DEFAULT_PAGE_CACHE, show_default=True, metavar="SIZE",
+              help="Neo4j page cache for the store files (the whole zoo is ~0.1 GB on disk).")
+def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password, guide_port, no_guide,
+              heap_max, page_cache):
     """Start the server (or report the one already running for --home), and perfgraph's Browser guide.
 
     The guide (stages, critical path, chips compared, memory-bound kernels) is served on
@@ -61,16 +68,26 @@ def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, sh
     Examples:
       perfgraph neo4j start
       perfgraph neo4j start --home /tmp/pg --bolt-port 0 --json
+      perfgraph neo4j start --heap 4g --page-cache 1g
+
+    --heap and --page-cache apply when the server starts; a running server keeps its sizes
+    (stop it and start again to change them).
     """
     from perfgraph.store import browser_guide as bg
 
+    try:  # before anything starts
+        ns.parse_size(heap_max, "--heap")
+        ns.parse_size(page_cache, "--page-cache")
+    except ns.Neo4jServerError as exc:
+        raise _fail(exc) from None
     if not as_json:
         click.echo("Starting Neo4j (about 15-30 s) ...", err=True)
     home_dir = Path(home).expanduser().resolve() if home else ns.default_home()
     port = None if no_guide else bg.pick_port(home_dir, 0 if bolt_port == 0 and guide_port is None else guide_port)
     try:
         info = ns.start(home, bolt_port=bolt_port, http_port=http_port, password=password,
-                        auth=not no_auth, wait_s=wait_s, extra_conf=bg.browser_settings(port) if port else None)
+                        auth=not no_auth, wait_s=wait_s, heap_max=heap_max, page_cache=page_cache,
+                        extra_conf=bg.browser_settings(port) if port else None)
     except ns.Neo4jServerError as exc:
         raise _fail(exc) from None
     guide = None
