@@ -80,7 +80,7 @@ def test_start_status_stop_local_server(tmp_path):
     home = tmp_path / "home"
     try:
         # a maximum heap below the default initial heap: the initial one is lowered to it
-        info = ns.start(home, bolt_port=0, auth=True, wait_s=240, java_opts=FAST_JVM, heap_max="384m",
+        info = ns.start(home, bolt_port=0, auth=True, wait_s=240, java_opts=FAST_JVM, heap_max=" 384M",
                         page_cache="96m")
         try:
             assert info.bolt_port != 7687 and info.http_port != 7474

@@ -578,6 +578,7 @@ def start(
     if parse_size(heap_initial, "initial heap") > heap_max_bytes:
         heap_initial = heap_max
     parse_size(page_cache, "page cache")
+    heap_initial, heap_max, page_cache = (str(x).strip().lower() for x in (heap_initial, heap_max, page_cache))
     home = _home(home)
     if password is not None and len(password) < 8:
         raise Neo4jServerError("the Neo4j password must be at least 8 characters long")
