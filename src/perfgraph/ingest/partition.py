@@ -110,7 +110,8 @@ def partition(mg: ModelGraph) -> ModelGraph:
     # Number kernels in a topological order that follows execution order wherever it can (the kernel whose
     # first op runs earliest goes first among those ready): a kernel's predecessors all have lower indices,
     # which lets the stores compute stages and critical paths in one pass over the index order.
-    order = _topological_kernel_order(mg, group_of, members)
+    edges = _subgraph_edges(mg, group_of)
+    order = _topological_kernel_order(edges, members)
     renumber = {old: new for new, old in enumerate(order)}
     group_of = [renumber[g] for g in group_of]
     members = [sorted(members[g]) for g in order]
@@ -118,12 +119,12 @@ def partition(mg: ModelGraph) -> ModelGraph:
     leaves = {v for op in ops for v in op.inputs if values[v].producer >= 0 and not values[v].is_weight
               and group_of[values[v].producer] != group_of[op.index]}
     mg.subgraphs = [_cost_subgraph(mg, k, m, leaves) for k, m in enumerate(members)]
-    mg.subgraph_edges = _subgraph_edges(mg, group_of)
+    mg.subgraph_edges = sorted((renumber[s], renumber[d], b) for s, d, b in edges)
     mg.info.subgraphs = len(mg.subgraphs)
     return mg
 
 
-def _topological_kernel_order(mg: ModelGraph, group_of: list[int], members: list[list[int]]) -> list[int]:
+def _topological_kernel_order(edges: list[tuple[int, int, int]], members: list[list[int]]) -> list[int]:
     """Kernels in topological order of their data edges, ties going to the kernel whose first op runs first.
     (Numbering by first op alone is not topological: a residual add fuses into the main path's kernel,
     which starts before the shortcut branch that feeds it.)"""
@@ -132,7 +133,7 @@ def _topological_kernel_order(mg: ModelGraph, group_of: list[int], members: list
     first = [min(m) for m in members]
     dag = nx.DiGraph()
     dag.add_nodes_from(range(len(members)))
-    dag.add_edges_from((s, d) for s, d, _ in _subgraph_edges(mg, group_of))
+    dag.add_edges_from((s, d) for s, d, _ in edges)
     return list(nx.lexicographical_topological_sort(dag, key=lambda g: first[g]))
 
 
