@@ -184,15 +184,16 @@ class Neo4jStore:
             except StoreError as exc:
                 if _unreachable(exc) or (len(batch) == 1 and on_error is None):
                     raise
-                for g in batch if len(batch) > 1 else []:  # isolate the failing model(s)
-                    try:
-                        done.update(self._ingest_batch([g], replace, timings, lock))
-                    except StoreError as one:
-                        if on_error is None or _unreachable(one):
-                            raise
-                        failed.append((g, one))
                 if len(batch) == 1:
                     failed.append((batch[0], exc))
+                else:
+                    for g in batch:  # isolate the failing model(s); the others still go in
+                        try:
+                            done.update(self._ingest_batch([g], replace, timings, lock))
+                        except StoreError as one:
+                            if on_error is None or _unreachable(one):
+                                raise
+                            failed.append((g, one))
             with lock:
                 for g, exc in failed:
                     on_error(g, exc)
