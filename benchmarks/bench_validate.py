@@ -101,7 +101,6 @@ def main() -> int:
                     else "dispatch" if table in ("view", "alloc", "module-calls", "in-sequence") else "memory")
             adj += t * drift.get(kind, 1.0)
         err_adj = adj / meas.median_s - 1
-        fresh_cost = float(profile.overhead.get("fresh_page_s_per_byte", 0.0) or 0.0)
         row = {"model": name, "batch": b, "predicted_ms": pred.latency_s * 1e3, "measured_ms": meas.median_s * 1e3,
                "min_ms": meas.min_s * 1e3, "raw_median_ms": meas.raw_median_s * 1e3, "rejected": meas.rejected,
                "disturbed": meas.disturbed, "error": err, "noise": meas.noise, "attempt": attempt, "drift": drift,
@@ -111,7 +110,7 @@ def main() -> int:
                "by_table_ms": {k: v * 1e3 for k, v in pred.by_table_s.items()},
                "fallbacks": pred.fallbacks, "macs": mg.info.macs, "launched_ops": pred.launched_ops,
                "weights_resident": pred.weights_resident, "times_ms": [t * 1e3 for t in meas.times_s],
-               "faulted_mb": meas.faulted_bytes / 1e6, "fault_ms": meas.faulted_bytes * fresh_cost * 1e3}
+               "faulted_mb": meas.faulted_bytes / 1e6, "fault_ms": meas.faulted_bytes * profile.fresh_page_s_per_byte * 1e3}
         rows.append(row)
         print(f"{name:20} {b:>5} {row['predicted_ms']:>13.2f} {row['measured_ms']:>12.2f} {err:>+8.1%} "
               f"{meas.noise:>6.1%} {meas.other_cpu_share:>6.0%} {meas.rejected:>9d} {row['ops_ms']:>9.2f} "

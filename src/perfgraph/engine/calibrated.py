@@ -273,6 +273,11 @@ class CalibrationProfile:
         return curve[-1][1] if curve else 10e9
 
     @property
+    def fresh_page_s_per_byte(self) -> float:
+        """Seconds per byte of memory faulted in fresh (0 when the calibration found no mmap cliff)."""
+        return float(self.overhead.get("fresh_page_s_per_byte", 0.0) or 0.0)
+
+    @property
     def llc_bytes(self) -> float:
         caches = [lv for lv in self.levels if lv.get("kind") == "cache" and lv.get("capacity_bytes")]
         return float(max((lv["capacity_bytes"] for lv in caches), default=8 * 2 ** 20))
@@ -569,7 +574,7 @@ class Predictor:
         self.weights_resident = weights_resident
         self.im2col_max_input = int(profile.device.get("conv_im2col_max_input", 0) or 0)
         self.fresh_threshold = float(ov.get("fresh_page_threshold_bytes", 0.0) or 0.0)
-        self.fresh_cost = float(ov.get("fresh_page_s_per_byte", 0.0) or 0.0)
+        self.fresh_cost = profile.fresh_page_s_per_byte
         self.threads = int(profile.device.get("threads") or 2)
         self.dram_bw = profile.dram_bandwidth
         self.fallbacks: set[str] = set()

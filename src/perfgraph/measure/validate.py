@@ -224,7 +224,7 @@ def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10
                disturbed=meas.disturbed, raw_median_s=meas.raw_median_s, drift=drift, predicted_ops_s=pred.ops_s,
                predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs,
                faulted_bytes=meas.faulted_bytes,
-               fault_s=meas.faulted_bytes * float(profile.overhead.get("fresh_page_s_per_byte", 0.0) or 0.0))
+               fault_s=meas.faulted_bytes * profile.fresh_page_s_per_byte)
 
 
 def error_summary(errors: Sequence[float]) -> dict[str, Any]:
