@@ -104,6 +104,35 @@ def test_every_property_is_written(store, ingested):
     assert set(keys) == {f for f in SUBGRAPH_FIELDS if getattr(sg, f) is not None} | {"stage", "on_critical_path"}
 
 
+def _operators(store, text, **params):
+    plan = store._run(False, lambda tx: tx.run("EXPLAIN " + text, **params).consume().plan)
+    found, todo = [], [plan]
+    while todo:
+        node = todo.pop()
+        found.append(node["operatorType"].split("@")[0])
+        todo.extend(node.get("children", []))
+    return found
+
+
+def test_schema_indexes_the_lookups_queries_make_and_no_op_uid(store, neo4j_conn, ingested):
+    # An index earlier 0.1 builds created on every op (no query used it; it cost ~10 % of ingest CPU).
+    store.run_write("CREATE INDEX op_uid_lookup IF NOT EXISTS FOR (o:Op) ON (o.uid)")
+    user, password = neo4j_conn.auth if neo4j_conn.auth else (None, None)
+    fresh = Neo4jStore(neo4j_conn.uri, user, password)
+    try:
+        fresh.ensure_schema()
+    finally:
+        fresh.close()
+    indexes = {r["name"]: r["properties"] for r in store.run_cypher(
+        "SHOW INDEXES YIELD name, labelsOrTypes, properties WHERE labelsOrTypes = ['Op'] RETURN name, properties")}
+    assert "op_uid_lookup" not in indexes
+    assert ["model_id"] in indexes.values()
+    # The lookups the store and the overlay make are index seeks, not label scans.
+    assert "NodeIndexSeek" in _operators(store, "MATCH (o:Op) WHERE o.model_id IN $ids RETURN o", ids=["x"])
+    assert "NodeIndexSeek" in _operators(store, "MATCH (s:Subgraph {uid: $uid}) RETURN s", uid="x")
+    assert "NodeIndexSeek" in _operators(store, "MATCH (s:Subgraph) WHERE s.model_id IN $ids RETURN s", ids=["x"])
+
+
 def test_a_bad_model_in_a_shared_transaction_costs_only_itself(store):
     good_a = _rename(analyze_graph("squeezenet1_1"), "batch-good-a", "batch-good-a")
     bad = _rename(analyze_graph("synthetic:mlp"), "batch-bad", "batch-bad")

@@ -377,9 +377,13 @@ def _stages_and_paths(run: Runner, model_ids: list[str], weight: str | None, mar
     when the stored order is not topological. Then each model's heaviest path is walked back; with `mark`
     it is marked and depth and width are stored (stages_finish), else the scratch properties are dropped."""
     prop = WEIGHT_PROPERTIES[weight] if weight else None
-    if run(load("stages_pass"), model_ids=model_ids, weight=prop)[0]["disorder"]:
+    passed = run(load("stages_pass"), model_ids=model_ids, weight=prop)
+    if any(r["disorder"] for r in passed):
         _frontier_loop(run, model_ids, prop)
-    rows = _back_pointers(run, model_ids)
+        rows = _back_pointers(run, model_ids)
+    else:
+        rows = {i: [] for i in model_ids}
+        rows.update({r["model_id"]: _subgraph_rows(r["subgraphs"]) for r in passed})
     paths = {i: _walk_back(rows[i], label or weight or "latency") for i in model_ids}
     if mark:  # marks the FLOP path, stores depth and width, drops the scratch properties
         run(load("stages_finish"), paths=[{"model_id": i, "path": paths[i].path} for i in model_ids])
@@ -403,11 +407,15 @@ def _frontier_loop(run: Runner, model_ids: list[str], prop: str | None, init: bo
 
 
 def _back_pointers(run: Runner, model_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each model's subgraphs as [{index, dist, back}] (critical_path_mark.cypher returns columns)."""
+    """Each model's subgraphs as [{index, dist, back}] after the frontier loop (critical_path_mark.cypher)."""
     rows: dict[str, list[dict[str, Any]]] = {i: [] for i in model_ids}
     for r in run(load("critical_path_mark"), model_ids=model_ids):
-        rows[r["model_id"]] = [{"index": i, "dist": d, "back": b} for i, d, b in r["subgraphs"]]
+        rows[r["model_id"]] = _subgraph_rows(r["subgraphs"])
     return rows
+
+
+def _subgraph_rows(columns: list[list[Any]]) -> list[dict[str, Any]]:
+    return [{"index": i, "dist": d, "back": b} for i, d, b in columns]
 
 
 def _walk_back(rows: list[dict[str, Any]], weight: str) -> CriticalPath:

@@ -1,4 +1,4 @@
-// After the stage pass (or rounds): read the back pointers so the caller can walk each model's heaviest
+// After Kahn's frontier loop (stages_round): read the back pointers so the caller can walk each model's heaviest
 // path. $model_ids. One row per model holding [index, distance, best predecessor] for each of its
 // subgraphs (a few rows instead of one per subgraph: the driver's per-record cost dominated).
 MATCH (s:Subgraph) WHERE s.model_id IN $model_ids
