@@ -88,6 +88,8 @@ def test_start_status_stop_local_server(tmp_path):
             if cmdline.exists():  # Linux: the JVM runs with the sizes asked for
                 args = cmdline.read_bytes().split(b"\0")
                 assert b"-Xmx384m" in args and b"-Xms384m" in args, args[:4]
+                # the young-generation sizing (experimental flags: a JVM without the unlock would not start)
+                assert b"-XX:G1NewSizePercent=50" in args and b"-XX:+UnlockExperimentalVMOptions" in args
             assert info.bolt_uri == f"bolt://127.0.0.1:{info.bolt_port}"
             assert info.browser_url == f"http://127.0.0.1:{info.http_port}/browser/"
             assert info.user == "neo4j" and info.password and len(info.password) >= 16

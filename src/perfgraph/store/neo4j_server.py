@@ -58,12 +58,20 @@ DEFAULT_USER = "neo4j"
 HOST = "127.0.0.1"  # never bind or connect anywhere else
 
 # The flags Neo4j 5's own launcher passes (server.jvm.additional defaults of the 5.26
-# distribution), minus the ones that only help big production heaps (AlwaysPreTouch...).
+# distribution), minus the ones that only help big production heaps (AlwaysPreTouch...), plus the young
+# generation sizing below.
 JVM_FLAGS: tuple[str, ...] = (
     "-XX:+UseG1GC",
     "-XX:-OmitStackTraceInFastThrow",
     "-XX:+UnlockExperimentalVMOptions",
     "-XX:+TrustFinalNonStaticFields",
+    # Not Neo4j's defaults: a young generation of at least half the heap. Ingest transactions allocate
+    # their state in bursts that die at commit; with G1's default young sizing (5-60 %) too much of it
+    # survived a young collection and was copied. Zoo ingest, two servers side by side, 10 alternating
+    # rounds, three runs: median 41.7 k -> 52.1 k elements/s (9 of 10 rounds faster), 46.7 k -> 55.0 k
+    # and 44.6 k -> 50.9 k (heap 2g from the start). Experimental flags: need the unlock just above.
+    "-XX:G1NewSizePercent=50",
+    "-XX:G1MaxNewSizePercent=75",
     "-XX:+DisableExplicitGC",
     "-XX:+ExitOnOutOfMemoryError",
     "-Djdk.nio.maxCachedBufferSize=1024",
