@@ -214,7 +214,7 @@ def main() -> int:
     ap.add_argument("--zoo", action="store_true")
     ap.add_argument("--warmup", type=int, default=6,
                     help="untimed ingest rounds first (the zoo with --zoo, else ResNet-50), printed as cold figures; "
-                         "a fresh server took 6-8 zoo rounds to reach its steady speed (8 k -> ~50 k elements/s)")
+                         "a fresh server took 6-12 zoo rounds to reach its steady speed (8-9 k -> 45-55 k elements/s)")
     ap.add_argument("--sizes", default="10000,100000,1000000")
     args = ap.parse_args()
     with server() as (store, server_cpu):
