@@ -1,14 +1,13 @@
 """Neo4j: ingest throughput (nodes + relationships per second) and linear-time stages on big DAGs.
 
-    .venv/bin/python benchmarks/bench_neo4j.py ingest [--zoo] [--repeat 5] [--warmup 6]
+    .venv/bin/python benchmarks/bench_neo4j.py ingest [--zoo] [--repeat 5] [--warmup 4]
     .venv/bin/python benchmarks/bench_neo4j.py stages [--sizes 10000,100000,1000000]
 
 Uses NEO4J_URI (+ NEO4J_USER / NEO4J_PASSWORD) when set, else starts a throw-away local server from the
-jars with `perfgraph neo4j start`'s default sizes (heap 512 MB growing to 2 GB, page cache 512 MB) and stops
-it at the end.
+jars with `perfgraph neo4j start`'s default sizes (heap 2 GB, page cache 512 MB) and stops it at the end.
 
 ingest: --warmup untimed rounds first (a fresh server runs its first queries cold; their figures are
-printed), then ResNet-50 re-ingested --repeat times (replace), then optionally every torchvision classification
+printed; with --zoo they are whole rounds of the three zoo configurations below), then ResNet-50 re-ingested --repeat times (replace), then optionally every torchvision classification
 model: fresh, one model per transaction one at a time; fresh, with the defaults (whole models share
 transactions of up to INGEST_BATCH_ELEMENTS, INGEST_WORKERS transactions at once); and a re-ingest with
 --replace, the three taking turns round by round (the shared host's speed drifts; the default's speed-up over
@@ -82,15 +81,44 @@ def bench_ingest(store: Neo4jStore, repeat: int, zoo: bool, warmup: int, server_
         graphs = [analyze_graph(name) for name in list_names("classification")]
         print(f"traced {len(graphs)} classification models in {time.perf_counter() - t:.0f} s (not counted below)")
     ids = [g.info.id for g in graphs]
-    # A fresh server runs its first queries interpreted and unplanned (JIT, query cache): warm it the way a
-    # long-running server is, then time. The warm-up rounds are printed too, as the cold figure.
+    elements = sum(element_count(g) for g in graphs)
+    runs = [("one model per transaction, one at a time", {"batch_elements": 1, "workers": 1}, False),
+            (f"default: shared transactions of <= {INGEST_BATCH_ELEMENTS:,} elements, {INGEST_WORKERS} at once",
+             {}, False),
+            ("default, re-ingest (--replace: delete + write in each transaction)", {}, True)]
+
+    def zoo_round() -> dict[str, tuple[float, float, float, float | None, float]]:
+        """The configurations in turn, so a change in the shared host's speed (the same work measured 5-10 s
+        of server CPU on this 2-core host) hits them alike, and the default's speed-up over the
+        one-model-per-transaction peer is a ratio of runs made side by side."""
+        out = {}
+        for label, kwargs, replace in runs:
+            if not replace:
+                store.delete_models(ids)  # untimed: a fresh ingest
+            timings: dict[str, float] = {}
+            cpu0, client0 = server_cpu(), time.process_time()
+            t = time.perf_counter()
+            store.ingest_many(graphs, replace=replace, timings=timings, **kwargs)
+            wall = time.perf_counter() - t
+            cpu1 = server_cpu()
+            out[label] = (wall, timings["writes_s"], timings["stages_s"],
+                          None if cpu0 is None or cpu1 is None else cpu1 - cpu0, time.process_time() - client0)
+        return out
+
+    # A fresh server runs its first queries interpreted and unplanned (JIT, query cache): warm it up on the
+    # very work that is timed (with --zoo, whole rounds of the configurations below), then time. The
+    # warm-up rounds are printed too, as the cold figures.
     for k in range(warmup):
+        if zoo:
+            walls = {label: r[0] for label, r in zoo_round().items()}
+            text = ", ".join(f"{elements / w:,.0f}" for w in walls.values())
+            print(f"warm-up {k + 1}/{warmup}: the zoo round below, elements/s {text} (not counted below)", flush=True)
+            continue
         t = time.perf_counter()
         store.ingest_many(graphs, replace=True)
         total = time.perf_counter() - t
-        print(f"warm-up {k + 1}/{warmup}: {len(graphs)} models, {sum(map(element_count, graphs)):,} elements in "
-              f"{total:.2f} s = {sum(map(element_count, graphs)) / total:,.0f} elements/s (not counted below)",
-              flush=True)
+        print(f"warm-up {k + 1}/{warmup}: {elements:,} elements in {total:.2f} s = {elements / total:,.0f} "
+              f"elements/s (not counted below)", flush=True)
     n = element_count(mg)
     rows = []
     for _ in range(repeat):
@@ -104,28 +132,11 @@ def bench_ingest(store: Neo4jStore, repeat: int, zoo: bool, warmup: int, server_
           f"{stages_s * 1e3:.0f} ms)")
     if not zoo:
         return
-    elements = sum(element_count(g) for g in graphs)
-    runs = [("one model per transaction, one at a time", {"batch_elements": 1, "workers": 1}, False),
-            (f"default: shared transactions of <= {INGEST_BATCH_ELEMENTS:,} elements, {INGEST_WORKERS} at once",
-             {}, False),
-            ("default, re-ingest (--replace: delete + write in each transaction)", {}, True)]
-    # The configurations take turns round by round, so a change in the shared host's speed (the same work
-    # measured 5-10 s of server CPU on this 2-core host) hits them alike, and the default's speed-up over the
-    # one-model-per-transaction peer is a ratio of runs made side by side.
     zoo_repeat = max(1, repeat)
     rows: dict[str, list[tuple[float, float, float, float | None, float]]] = {label: [] for label, _, _ in runs}
     for _ in range(zoo_repeat):
-        for label, kwargs, replace in runs:
-            if not replace:
-                store.delete_models(ids)  # untimed: a fresh ingest
-            timings: dict[str, float] = {}
-            cpu0, client0 = server_cpu(), time.process_time()
-            t = time.perf_counter()
-            store.ingest_many(graphs, replace=replace, timings=timings, **kwargs)
-            wall = time.perf_counter() - t
-            cpu1 = server_cpu()
-            rows[label].append((wall, timings["writes_s"], timings["stages_s"],
-                                None if cpu0 is None or cpu1 is None else cpu1 - cpu0, time.process_time() - client0))
+        for label, row in zoo_round().items():
+            rows[label].append(row)
     for label, _, _ in runs:
         total, writes, stages_s = (statistics.median(c) for c in list(zip(*rows[label]))[:3])
         cpu = [r[3] for r in rows[label] if r[3] is not None]
@@ -212,9 +223,10 @@ def main() -> int:
     ap.add_argument("what", choices=["ingest", "stages", "all"])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--zoo", action="store_true")
-    ap.add_argument("--warmup", type=int, default=6,
-                    help="untimed ingest rounds first (the zoo with --zoo, else ResNet-50), printed as cold figures; "
-                         "a fresh server took 6-12 zoo rounds to reach its steady speed (8-9 k -> 45-55 k elements/s)")
+    ap.add_argument("--warmup", type=int, default=4,
+                    help="untimed rounds first, printed as cold figures: with --zoo whole rounds of the three zoo "
+                         "configurations (the timed work itself), else ResNet-50 re-ingests; a fresh server took 6-12 "
+                         "zoo ingests to reach its steady speed (8-9 k -> 45-60 k elements/s)")
     ap.add_argument("--sizes", default="10000,100000,1000000")
     args = ap.parse_args()
     with server() as (store, server_cpu):

@@ -79,7 +79,7 @@ def _auth_refused(uri: str, auth) -> bool:
 def test_start_status_stop_local_server(tmp_path):
     home = tmp_path / "home"
     try:
-        # a maximum heap below the default initial heap: the initial one is lowered to it
+        # the heap starts at its maximum (Neo4j's recommendation: a growing heap costs collections)
         info = ns.start(home, bolt_port=0, auth=True, wait_s=240, java_opts=FAST_JVM, heap_max=" 384M",
                         page_cache="96m")
         try:

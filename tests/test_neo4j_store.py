@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -99,9 +100,24 @@ def test_every_property_is_written(store, ingested):
     op = mg.ops[3]
     keys = store.run_cypher("MATCH (o:Op {uid: $uid}) RETURN keys(o) AS k", uid=op.uid)[0]["k"]
     assert set(keys) == {f for f in OP_FIELDS if getattr(op, f) is not None}
+    for other in mg.ops[::25]:  # the values too, each under its own key
+        stored = store.run_cypher("MATCH (o:Op {model_id: $m, index: $i}) RETURN properties(o) AS p",
+                                  m=mg.info.id, i=other.index)[0]["p"]
+        assert stored == {f: getattr(other, f) for f in OP_FIELDS if getattr(other, f) is not None}
     sg = mg.subgraphs[3]
     keys = store.run_cypher("MATCH (s:Subgraph {uid: $uid}) RETURN keys(s) AS k", uid=sg.uid)[0]["k"]
     assert set(keys) == {f for f in SUBGRAPH_FIELDS if getattr(sg, f) is not None} | {"stage", "on_critical_path"}
+
+
+def test_the_driver_logs_a_write_in_one_short_line(store, caplog):
+    """The driver formats each RUN for its debug log before checking the level; the write's parameter
+    (every column of every model in the transaction) must not be formatted in full."""
+    mg = analyze_graph("resnet18")
+    with caplog.at_level(logging.DEBUG, logger="neo4j"):
+        store.ingest(mg, replace=True)
+    runs = [r.getMessage() for r in caplog.records if "C: RUN" in r.getMessage()]
+    assert any("model graphs>" in m for m in runs)
+    assert max(map(len, runs)) < 5000, max(map(len, runs))
 
 
 def _operators(store, text, **params):

@@ -51,9 +51,9 @@ def neo4j() -> None:
                    "0 = any free port).")
 @click.option("--no-guide", is_flag=True, help="Do not serve perfgraph's Browser guide.")
 @click.option("--heap", "heap_max", default=ns.DEFAULT_HEAP_MAX, show_default=True, metavar="SIZE",
-              help="Maximum JVM heap (512m, 2g, ...). Bulk ingest wants 2g: the classification zoo ingested "
-                   "at ~30 k elements/s with 512m and 40-44 k/s with 2g on two cores (less garbage collection); "
-                   "one transaction may use at most 70% of it.")
+              help="JVM heap (512m, 2g, ...), taken from the start as Neo4j recommends. Bulk ingest wants 2g: "
+                   "the classification zoo ingested at ~30 k elements/s with 512m and 40-44 k/s with 2g on two "
+                   "cores (less garbage collection); one transaction may use at most 70% of it.")
 @click.option("--page-cache", default=ns.DEFAULT_PAGE_CACHE, show_default=True, metavar="SIZE",
               help="Neo4j page cache for the store files (the whole zoo is ~0.1 GB on disk).")
 def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password, guide_port, no_guide,
