@@ -7,8 +7,8 @@ Uses NEO4J_URI (+ NEO4J_USER / NEO4J_PASSWORD) when set, else starts a throw-awa
 jars with `perfgraph neo4j start`'s default sizes (heap 2 GB, page cache 512 MB) and stops it at the end.
 
 ingest: --warmup untimed rounds first (a fresh server runs its first queries cold; their figures are
-printed; with --zoo they are whole rounds of the three zoo configurations below), then ResNet-50 re-ingested --repeat times (replace), then optionally every torchvision classification
-model: fresh, one model per transaction one at a time; fresh, with the defaults (whole models share
+printed; with --zoo they are whole rounds of the three zoo configurations below), then ResNet-50
+re-ingested --repeat times (replace), then optionally every torchvision classification model: fresh, one model per transaction one at a time; fresh, with the defaults (whole models share
 transactions of up to INGEST_BATCH_ELEMENTS, INGEST_WORKERS transactions at once); and a re-ingest with
 --replace, the three taking turns round by round (the shared host's speed drifts; the default's speed-up over
 one model per transaction is printed as the median ratio of side-by-side rounds). Tracing is not timed; the
