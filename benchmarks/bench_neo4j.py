@@ -8,8 +8,9 @@ jars with `perfgraph neo4j start`'s default sizes (heap 2 GB, page cache 512 MB)
 
 ingest: --warmup untimed rounds first (a fresh server runs its first queries cold; their figures are
 printed; with --zoo they are whole rounds of the three zoo configurations below), then ResNet-50
-re-ingested --repeat times (replace), then optionally every torchvision classification model: fresh, one model per transaction one at a time; fresh, with the defaults (whole models share
-transactions of up to INGEST_BATCH_ELEMENTS, INGEST_WORKERS transactions at once); and a re-ingest with
+re-ingested --repeat times (replace), then optionally every torchvision classification model: fresh, one
+model per transaction one at a time; fresh, with the defaults (whole models share transactions of up to
+INGEST_BATCH_ELEMENTS, INGEST_WORKERS transactions at once); and a re-ingest with
 --replace, the three taking turns round by round (the shared host's speed drifts; the default's speed-up over
 one model per transaction is printed as the median ratio of side-by-side rounds). Tracing is not timed; the
 figure is elements / wall time, every transaction holding its writes AND the Cypher stage pass and critical
