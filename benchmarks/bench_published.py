@@ -40,6 +40,10 @@ Caveats, stated and not tuned away:
   ByteTransformer / packing papers) and found none, so BERT Offline throughput is under-predicted by about
   the padding share, and no rule was tuned to close that gap.
 * H100 and L4 ran BERT in FP8; we map int8, which on these chips has the same dense peak and 1 byte/element.
+* The T4 rows come from an older round (v0.7, TensorRT 7.2; NVIDIA's harness already ran variable-length
+  BERT then: closed/NVIDIA/code/bert/tensorrt/bert_var_seqlen.py), and T4's int8 ceiling is an assumption:
+  its measured FP16 ceiling (37 %, power-capped at 70 W) applied to int8 on the same tensor cores, as the
+  A100 file does with its measured ceiling; the rows were added with that setting fixed beforehand.
 * No measured large-GEMM ceiling (`achievable_fraction` in the spec) is published for L4 and Jetson Orin, so
   their tensor cores run at the datasheet peak; both are small-power parts whose clocks drop under sustained
   tensor load (NVIDIA attributes T4's 37 % sustained GEMM rate to its 70 W power cap).  We searched (NVIDIA
@@ -81,6 +85,8 @@ BERT_LARGE = {"hidden_size": "1024", "num_hidden_layers": "24", "num_attention_h
               "intermediate_size": "4096", "seq_len": "384"}
 V30 = "https://github.com/mlcommons/inference_results_v3.0/blob/main/closed/NVIDIA/results"
 V31 = "https://github.com/mlcommons/inference_results_v3.1/blob/main/closed/NVIDIA/results"
+V07 = ("https://github.com/mlcommons/inference_results_v0.7/blob/1321d137a1109dfcab9c8466dd3df6a755c2f5ca"
+       "/closed/NVIDIA/results")
 LOG = "performance/run_1/mlperf_log_summary.txt"
 
 PUBLISHED = [
@@ -124,9 +130,27 @@ PUBLISHED = [
      "hardware": "a100-sxm-80gb", "precision": "int8", "metric": "latency", "value": 1.483377e-3, "unit": "s (mean)",
      "round": "MLPerf Inference v3.0 closed (bert-99)", "submitter": "NVIDIA", "system": "DGX-A100_A100-SXM-80GBx1_TRT",
      "url": f"{V30}/DGX-A100_A100-SXM-80GBx1_TRT/bert-99/SingleStream/{LOG}"},
+    # T4: NVIDIA's single-T4 closed-division results in v0.7 (TensorRT 7.2), the round we could read them from.
+    {"case": "ResNet-50 Offline", "model": "resnet50", "params": None, "batch": 256, "hardware": "t4",
+     "precision": "int8", "metric": "throughput", "value": 6035.57, "unit": "samples/s",
+     "round": "MLPerf Inference v0.7 closed", "submitter": "NVIDIA", "system": "T4x1_TRT",
+     "url": f"{V07}/T4x1_TRT/resnet50/Offline/{LOG}"},
+    {"case": "ResNet-50 SingleStream", "model": "resnet50", "params": None, "batch": 1, "hardware": "t4",
+     "precision": "int8", "metric": "latency", "value": 1000.135e-6, "unit": "s (mean)",
+     "round": "MLPerf Inference v0.7 closed", "submitter": "NVIDIA", "system": "T4x1_TRT",
+     "url": f"{V07}/T4x1_TRT/resnet50/SingleStream/{LOG}"},
+    {"case": "BERT-large Offline", "model": "hf:bert-base", "params": BERT_LARGE, "batch": 256, "hardware": "t4",
+     "precision": "int8", "metric": "throughput", "value": 443.145, "unit": "samples/s",
+     "round": "MLPerf Inference v0.7 closed (bert-99)", "submitter": "NVIDIA", "system": "T4x1_TRT",
+     "url": f"{V07}/T4x1_TRT/bert-99/Offline/{LOG}"},
+    {"case": "BERT-large SingleStream", "model": "hf:bert-base", "params": BERT_LARGE, "batch": 1, "hardware": "t4",
+     "precision": "int8", "metric": "latency", "value": 5.37352e-3, "unit": "s (mean)",
+     "round": "MLPerf Inference v0.7 closed (bert-99)", "submitter": "NVIDIA", "system": "T4x1_TRT",
+     "url": f"{V07}/T4x1_TRT/bert-99/SingleStream/{LOG}"},
 ]
 # Batch sizes: NVIDIA's configs in the same repositories (closed/NVIDIA/configs/resnet50/Offline/__init__.py:
-# gpu_batch_size 2048 on H100 and A100 SXM, 32 on L4; configs/bert/Offline/__init__.py: base gpu_batch_size 1024).
+# gpu_batch_size 2048 on H100 and A100 SXM, 32 on L4; configs/bert/Offline/__init__.py: base gpu_batch_size 1024;
+# v0.7: configs/resnet50/Offline/config.json and configs/bert/Offline/config.json, "T4x1": gpu_batch_size 256).
 
 
 def spec_for(hw_id: str, runtime: str):
