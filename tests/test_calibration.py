@@ -244,6 +244,78 @@ def test_error_summary_on_hand_made_numbers():
     assert error_summary([])["n"] == 0
 
 
+def test_noise_floor_scores_each_pass_against_the_median_of_the_others():
+    """benchmarks/bench_noise_floor.py: the perfect predictor for pass i is the median of the other passes."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_noise_floor.py"
+    spec = importlib.util.spec_from_file_location("bench_noise_floor", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    passes = [{"a": 1.0, "b": 2.0}, {"a": 1.2, "b": 2.0}, {"a": 1.4, "b": 1.0}]
+    s0, s1, s2 = mod.floor_scores(passes)
+    # pass 0: a predicted median(1.2, 1.4) = 1.3 -> +30 %; b predicted median(2.0, 1.0) = 1.5 -> -25 %
+    assert s0["median_abs_error"] == pytest.approx(0.275)
+    assert s0["within_20pct"] == 0.0
+    assert s0["mean_error"] == pytest.approx((0.30 - 0.25) / 2)
+    # pass 1: a 1.2 (median of 1.0, 1.4) -> 0 %; b 1.5 -> -25 %
+    assert s1["within_10pct"] == pytest.approx(0.5)
+    assert s1["worst_abs_error"] == pytest.approx(0.25)
+    # pass 2: a 1.1 / 1.4 - 1; b 2.0 / 1.0 - 1 = +100 %
+    assert s2["worst_abs_error"] == pytest.approx(1.0)
+    assert s2["mean_error"] == pytest.approx((1.1 / 1.4 - 1 + 1.0) / 2)
+
+
+def test_rounds_take_the_median_of_the_round_medians():
+    from perfgraph.measure.validate import Measured, Row, with_rounds
+
+    first = Row(model="m", batch=1, predicted_s=0.100, measured_s=0.120, error=0.100 / 0.120 - 1, noise=0.04,
+                runs=10, other_cpu_share=0.01, load=0.0, rejected_runs=1, faulted_bytes=1e6, fault_s=1e6 * 3e-10)
+
+    def later(median, faulted, share, rejected=0, noise=0.02):
+        return Measured(median_s=median, q1_s=median * (1 - noise / 2), q3_s=median * (1 + noise / 2), min_s=median,
+                        runs=10, warmup=2, threads=2, rejected=rejected, other_cpu_share=share, faulted_bytes=faulted)
+
+    assert with_rounds(first, []) is first
+    two = with_rounds(first, [later(0.080, 3e6, 0.03, rejected=2)], 3e-10)
+    assert two.measured_s == pytest.approx(0.100)  # two rounds: their mean
+    assert two.error == pytest.approx(0.0) and two.round_medians_s == [0.120, 0.080]
+    assert two.runs == 20 and two.rejected_runs == 3 and two.other_cpu_share == 0.03
+    assert two.faulted_bytes == pytest.approx(2e6) and two.fault_s == pytest.approx(2e6 * 3e-10)
+    three = with_rounds(first, [later(0.080, 0.0, 0.0), later(0.200, 0.0, 0.0)], 3e-10)
+    assert three.measured_s == pytest.approx(0.120)  # the median, not the mean (0.1333)
+    assert three.error == pytest.approx(0.100 / 0.120 - 1)
+    assert three.noise == pytest.approx(0.02)  # median of 0.04, 0.02, 0.02
+
+
+def test_fault_diagnosis_adds_only_the_faults_the_prediction_does_not_hold():
+    from perfgraph.measure.validate import Row
+
+    def row(fault_s, predicted_fault_s):
+        return Row(model="m", batch=8, predicted_s=0.100, measured_s=0.125, error=0.100 / 0.125 - 1, noise=0.0,
+                   runs=10, other_cpu_share=0.0, load=0.0, fault_s=fault_s, predicted_fault_s=predicted_fault_s)
+
+    assert row(0.020, 0.0).error_with_measured_faults == pytest.approx(0.120 / 0.125 - 1)
+    assert row(0.020, 0.015).error_with_measured_faults == pytest.approx(0.105 / 0.125 - 1)  # 5 ms not predicted
+    assert row(0.010, 0.015).error_with_measured_faults == pytest.approx(0.100 / 0.125 - 1)  # all predicted
+    assert row(math.nan, 0.0).error_with_measured_faults == pytest.approx(0.100 / 0.125 - 1)  # OS did not say
+
+
+def test_predicted_fresh_page_time_is_reported():
+    """An output above the fresh-page threshold carries its page-fault time, and the model total sums it."""
+    from perfgraph.engine.calibrated import Predictor
+
+    prof = synthetic_profile()
+    prof.overhead.update(fresh_page_threshold_bytes=1e6, fresh_page_s_per_byte=1e-9)
+    big = _op(0, "aten.relu.default", "elementwise", [1, 1000, 1000], read=4_000_000)  # 4 MB out
+    small = _op(1, "aten.relu.default", "elementwise", [1, 100, 100], read=40_000)
+    p = Predictor(prof)
+    assert p.predict_op(big).fresh_s == pytest.approx(4e6 * 1e-9)
+    assert p.predict_op(small).fresh_s == 0.0
+    assert predict_model(model_of([big, small]), prof).fresh_page_s == pytest.approx(4e6 * 1e-9)
+
+
 # ---------------------------------------------------------------------------------- in-sequence term
 
 
@@ -376,6 +448,14 @@ def test_validate_runs_on_a_tiny_model_and_prints_the_table(quick_profile):
     assert row["predicted_s"] > 0 and row["measured_s"] > 0 and row["runs"] == 3
     assert row["error"] == pytest.approx(row["predicted_s"] / row["measured_s"] - 1)
     assert data["summary"]["n"] == 1
+    # --rounds 2: measured twice, in two rounds; the latency is the mean of the two rounds' medians
+    result = runner.invoke(cli, args + ["--rounds", "2", "--json"], env=env, catch_exceptions=False)
+    data = json.loads(result.output[result.output.index("{"):])
+    row = data["rows"][0]
+    assert len(row["round_medians_s"]) == 2 and row["runs"] == 6 and data["conditions"]["rounds"] == 2
+    assert row["measured_s"] == pytest.approx(sum(row["round_medians_s"]) / 2)
+    result = runner.invoke(cli, args + ["--rounds", "2"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0 and "round 1 alone" in result.output
 
 
 def test_validate_without_profile_is_one_line_error(tmp_path):

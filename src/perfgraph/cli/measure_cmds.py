@@ -133,10 +133,24 @@ def _faults_line(rows) -> str:
     faulting = [r for r in rows if not math.isnan(r.faulted_bytes) and r.faulted_bytes >= 1e6]
     if not faulting:
         return "none >= 1 MB per run"
+    from perfgraph.measure.validate import error_summary
+
     share = sorted(r.fault_s / r.measured_s for r in faulting)[len(faulting) // 2]
+    diag = error_summary([r.error_with_measured_faults for r in rows])
     return (f"{len(faulting)} of {len(rows)} rows fault in >= 1 MB per run (max "
             f"{max(r.faulted_bytes for r in faulting) / 1e6:.0f} MB); at the calibrated cost a median "
-            f"{share:.0%} of their measured time")
+            f"{share:.0%} of their measured time; with the faults not predicted added (a diagnosis): median "
+            f"|error| {diag['median_abs_error']:.1%}, within ±20 % {diag['within_20pct']:.0%}")
+
+
+def _rounds_line(rows) -> str:
+    """How far a row's rounds lie apart, and what round 1 alone would have scored."""
+    from perfgraph.measure.validate import error_summary
+
+    spread = sorted(max(r.round_medians_s) / min(r.round_medians_s) for r in rows)[len(rows) // 2]
+    first = error_summary([r.predicted_s / r.round_medians_s[0] - 1 for r in rows])
+    return (f"a row's slowest round / fastest: median x{spread:.2f}; round 1 alone: median |error| "
+            f"{first['median_abs_error']:.1%}, within ±20 % {first['within_20pct']:.0%}")
 
 
 def _sequence_line(fit: dict) -> str:
@@ -168,6 +182,9 @@ def _parse_batches(text: str) -> list[int]:
               help="Threads [default: physical cores]; the profile local-<threads>t.json must exist.")
 @click.option("--runs", default=10, show_default=True, type=click.IntRange(min=1), help="Timed runs (median).")
 @click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0), help="Untimed runs first.")
+@click.option("--rounds", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Measure every row this many times, in rounds over all rows; a row's latency is the median "
+                   "of its rounds (on a shared host one pass catches one phase of its speed: use 6).")
 @click.option("--dtype", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16"]))
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Model parameter, repeatable.")
 @click.option("--input-shape", default=None, metavar="N,C,H,W", help="Input shape (user models).")
@@ -177,13 +194,14 @@ def _parse_batches(text: str) -> list[int]:
               help="auto: the GPU when torch sees CUDA, else the CPU.")
 @click.option("--json", "as_json", is_flag=True, help="Rows and summary as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Rows as CSV.")
-def validate(models, batches, threads, runs, warmup, dtype, params, input_shape, profile_path, device, as_json,
-             as_csv):
+def validate(models, batches, threads, runs, warmup, rounds, dtype, params, input_shape, profile_path, device,
+             as_json, as_csv):
     """Measure MODELS' real eager latency here and compare with the calibrated prediction.
 
     Each model is built with weights=None on the CPU, run under inference_mode at a fixed thread count
     (warm-up, then the median of --runs; runs during which another process took our CPU are set aside and
-    retaken), and traced for the prediction. Prints predicted vs measured,
+    retaken), and traced for the prediction; with --rounds N every row is measured again in N-1 later
+    rounds over all rows and its latency is the median of its rounds. Prints predicted vs measured,
     the error per model, and a summary: median |error| and the share within ±10 % and ±20 %, with the
     machine's load while measuring.
 
@@ -194,7 +212,7 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
     """
     from perfgraph.engine.calibrated import CalibrationProfile, default_profile_path
     from perfgraph.ingest.sources import parse_params, parse_shape
-    from perfgraph.measure.validate import error_summary, validate_one
+    from perfgraph.measure.validate import error_summary, measure_eager, validate_one, with_rounds
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
@@ -221,14 +239,21 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
     shape = parse_shape(input_shape) if input_shape else None
     rows = []
     jobs = [(m, b) for m in models for b in bs]
-    with output.progress(len(jobs), "validating") as advance:
+    later: list[list] = [[] for _ in jobs]
+    with output.progress(len(jobs) * rounds, "validating") as advance:
         for m, b in jobs:
-            advance(f"{m} batch {b}")
+            advance(f"{m} batch {b}" + (f", round 1/{rounds}" if rounds > 1 else ""))
             rows.append(validate_one(m, profile, batch=b, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
                                      input_shape=shape, params=pp, device=device))
+        for r in range(2, rounds + 1):
+            for i, (m, b) in enumerate(jobs):
+                advance(f"{m} batch {b}, round {r}/{rounds}")
+                later[i].append(measure_eager(m, batch=b, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
+                                              input_shape=shape, params=pp, device=device))
+    rows = [with_rounds(row, more, profile.fresh_page_s_per_byte) for row, more in zip(rows, later)]
     summary = error_summary([r.error for r in rows])
     shares = [r.other_cpu_share for r in rows if not math.isnan(r.other_cpu_share)]
-    conditions = {"threads": threads, "runs": runs, "warmup": warmup, "profile": str(path),
+    conditions = {"threads": threads, "runs": runs, "warmup": warmup, "rounds": rounds, "profile": str(path),
                   "profile_created": profile.created, "profile_quick": profile.quick,
                   "max_other_cpu_share": max(shares) if shares else float("nan"),
                   "median_noise": sorted(r.noise for r in rows)[len(rows) // 2],
@@ -245,7 +270,8 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
         return
     from rich.table import Table
 
-    table = Table(title=f"eager latency, {dtype}, {threads} threads (median of {runs} runs)", title_justify="left")
+    how = f"median of {runs} runs" + (f", median of {rounds} rounds" if rounds > 1 else "")
+    table = Table(title=f"eager latency, {dtype}, {threads} threads ({how})", title_justify="left")
     table.add_column("model", no_wrap=True)
     # the page faults column only when some row faulted in memory (it explains errors; docs/calibration.md)
     faults = any(not math.isnan(r.faulted_bytes) and r.faulted_bytes >= 1e6 for r in rows)
@@ -268,6 +294,7 @@ def validate(models, batches, threads, runs, warmup, dtype, params, input_shape,
         {"what": "machine speed drift", "value": ", ".join(f"{k} x{v:.2f}" for k, v in conditions["drift"].items())
                                                  + " (anchor time now / at calibration, median)"
                                                  if conditions["drift"] else "n/a (profile has no anchors)"},
+        *([{"what": "rounds", "value": _rounds_line(rows)}] if rounds > 1 else []),
         {"what": "page faults (measured)", "value": _faults_line(rows)},
         {"what": "runs set aside (disturbed)", "value": f"{conditions['rejected_runs']} of "
                                                         f"{conditions['rejected_runs'] + sum(r.runs for r in rows)}"

@@ -511,6 +511,7 @@ class OpPrediction:
     table: str  # table used, or "view" / "alloc" / "copy-bandwidth"
     time_s: float
     floor: str = ""  # "dram-weights" (the cold-weight floor set the time), "fresh-pages" (page faults added)
+    fresh_s: float = 0.0  # of time_s, the page faults of a fresh output allocation
 
 
 @dataclass
@@ -543,6 +544,7 @@ class PredictedLatency:
     fallbacks: list[str] = field(default_factory=list)  # op names predicted through a family's table
     profile_device: str = ""
     sequence_s: float = 0.0  # the in-sequence term: per launched op and per activation byte (calibrated)
+    fresh_page_s: float = 0.0  # of ops_s, page faults of outputs above the fresh-page threshold
 
     def as_dict(self, ops: bool = False) -> dict[str, Any]:
         d = asdict(self)
@@ -632,7 +634,8 @@ class Predictor:
         if name.startswith("max_pool") and "indices" in name:
             nbytes += _out_elems(op) * 8  # the int64 indices are allocated too
         if nbytes > self.fresh_threshold:
-            pred.time_s += nbytes * self.fresh_cost
+            pred.fresh_s = nbytes * self.fresh_cost
+            pred.time_s += pred.fresh_s
             pred.floor = (pred.floor + "+" if pred.floor else "") + "fresh-pages"
         return pred
 
@@ -751,7 +754,7 @@ def predict_model(mg: ModelGraph, profile: CalibrationProfile, dtype: str | None
         by_table["in-sequence"] = seq_s
     return PredictedLatency(
         model_id=mg.info.id, dtype=dtype, batch=mg.info.batch, latency_s=ops_s + mod_s + seq_s, ops_s=ops_s,
-        sequence_s=seq_s,
+        sequence_s=seq_s, fresh_page_s=sum(p.fresh_s for p in per_op.values()),
         module_overhead_s=mod_s, module_calls=sum(counts.values()), launched_ops=launched,
         view_ops=len(mg.ops) - launched, weights_resident=resident, subgraphs=subgraphs,
         by_table_s=dict(sorted(by_table.items(), key=lambda kv: -kv[1])), fallbacks=sorted(pred.fallbacks),

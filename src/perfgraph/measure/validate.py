@@ -30,7 +30,7 @@ import gc
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Sequence
 
 from perfgraph.measure.timing import CpuActivity, quartiles
@@ -203,6 +203,15 @@ class Row:
     macs: int = 0
     faulted_bytes: float = float("nan")  # measured per run (Measured.faulted_bytes)
     fault_s: float = float("nan")  # those bytes at the profile's calibrated fresh-page cost: a diagnosis
+    predicted_fault_s: float = 0.0  # the page faults the prediction already holds (fresh-page term)
+    round_medians_s: list[float] = field(default_factory=list)  # one median per round (`with_rounds`)
+
+    @property
+    def error_with_measured_faults(self) -> float:
+        """A diagnosis, not a prediction: the error if the predictor knew the faults this row was measured
+        to take (at the calibrated cost), beyond those it already predicts."""
+        extra = max(self.fault_s - self.predicted_fault_s, 0.0) if not math.isnan(self.fault_s) else 0.0
+        return (self.predicted_s + extra) / self.measured_s - 1.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -224,7 +233,35 @@ def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10
                disturbed=meas.disturbed, raw_median_s=meas.raw_median_s, drift=drift, predicted_ops_s=pred.ops_s,
                predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs,
                faulted_bytes=meas.faulted_bytes,
-               fault_s=meas.faulted_bytes * profile.fresh_page_s_per_byte)
+               fault_s=meas.faulted_bytes * profile.fresh_page_s_per_byte, predicted_fault_s=pred.fresh_page_s)
+
+
+def with_rounds(row: Row, later: Sequence[Measured], fault_cost_s_per_byte: float = 0.0) -> Row:
+    """`row` measured again in later rounds: its latency becomes the median of the rounds' medians.
+
+    On a shared host the speed drifts over minutes (other tenants' memory traffic, clocks, the C
+    allocator's state): two passes over the same models minutes apart differ by a median 14 % per row on
+    the machine this was written on (docs/calibration.md, *The measurement floor*). One pass measures
+    one phase; rounds spread over the whole validation measure the machine's typical speed. Two rounds:
+    their mean. Faults per run are averaged (and costed at `fault_cost_s_per_byte`, the profile's
+    fresh-page cost), runs set aside summed, the others' CPU share is the worst.
+    """
+    if not later:
+        return row
+    firsts = row.round_medians_s or [row.measured_s]
+    medians = firsts + [m.median_s for m in later]
+    measured = statistics.median(medians)
+    faults = [row.faulted_bytes] + [m.faulted_bytes for m in later]
+    faults = [f for f in faults if not math.isnan(f)]
+    faulted = statistics.fmean(faults) if faults else float("nan")
+    shares = [x for x in [row.other_cpu_share] + [m.other_cpu_share for m in later] if not math.isnan(x)]
+    return replace(
+        row, measured_s=measured, error=row.predicted_s / measured - 1.0, round_medians_s=medians,
+        noise=statistics.median([row.noise] + [m.noise for m in later]),
+        runs=row.runs + sum(m.runs for m in later), rejected_runs=row.rejected_runs + sum(m.rejected for m in later),
+        disturbed=row.disturbed or any(m.disturbed for m in later),
+        other_cpu_share=max(shares) if shares else float("nan"), faulted_bytes=faulted,
+        fault_s=faulted * fault_cost_s_per_byte)
 
 
 def error_summary(errors: Sequence[float]) -> dict[str, Any]:
