@@ -50,8 +50,10 @@ Caveats, stated and not tuned away:
   datasheet and forums, MAMF tables, GEMM benchmark repositories and issues) and found no measured sustained
   L4 GEMM rate or clock, so the L4 Offline row stays a miss rather than carry an invented number.
 * Batch-1 rows still predict faster than measured on A100 and Orin after the exposed-latency rule: the
-  MLPerf SingleStream latency also holds host-side work (LoadGen issue and completion, the input copy) that
-  the engine does not model, and no published figure splits it out.
+  MLPerf SingleStream latency also holds the harness's host-side work per query (input copy, enqueue,
+  synchronisation, completion) that the engine does not model, and no published figure splits it out
+  (LoadGen's own cost, ~2.4 us per query with a null SUT, mlcommons/inference PR #208, is not counted in
+  the reported latency, issue #270).
 * Jetson AGX Orin's Offline result uses the GPU plus both DLAs (NVIDIA config: "GPU + 2 DLA QPS"), which the
   spec does not model, so only its GPU SingleStream latency is compared.
 * No TPU row: no per-chip TPU measurement of ResNet-50 or BERT-large inference was found in the MLPerf
