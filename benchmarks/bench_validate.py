@@ -160,14 +160,15 @@ def main() -> int:
           f"{s['within_10pct']:.0%}, within ±20 % {s['within_20pct']:.0%}, mean error {s['mean_error']:+.1%}, "
           f"worst {s['worst_abs_error']:.1%}")
     if args.rounds > 1:
+        from bench_noise_floor import floor_scores
+
         spread = sorted(max(r["round_ms"]) / min(r["round_ms"]) for r in rows)[len(rows) // 2]
         print(f"measured latency = median of {args.rounds} rounds per row; a row's slowest round / fastest: "
               f"median x{spread:.2f}")
-        for i in range(args.rounds):
+        # the measurement's own floor: round i predicted by the median of the other rounds
+        passes = [{(r["model"], r["batch"]): r["round_ms"][i] for r in rows} for i in range(args.rounds)]
+        for i, fi in enumerate(floor_scores(passes)):
             si = error_summary([r["predicted_ms"] / r["round_ms"][i] - 1 for r in rows])
-            # the measurement's own floor: round i predicted by the median of the other rounds
-            fi = error_summary([statistics.median(r["round_ms"][:i] + r["round_ms"][i + 1:]) / r["round_ms"][i] - 1
-                                for r in rows])
             print(f"  round {i + 1} alone: median |error| {si['median_abs_error']:.1%}, within ±20 % "
                   f"{si['within_20pct']:.0%}; the other rounds' median as the prediction of this round: "
                   f"{fi['median_abs_error']:.1%}, within ±20 % {fi['within_20pct']:.0%}")
