@@ -58,15 +58,11 @@ def floor_scores(passes: list[dict[str, float]]) -> list[dict]:
 
 
 def main() -> int:
-    from bench_validate import MODELS
+    from bench_validate import MODELS, add_row_args
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passes", type=int, default=4)
-    ap.add_argument("--models", help="comma-separated subset (default: bench_validate's fixed list)")
-    ap.add_argument("--batches", default="1,8")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
+    add_row_args(ap)
     ap.add_argument("--json", help="write every pass and the scores here")
     ap.add_argument("--one-pass", help=argparse.SUPPRESS)  # internal: measure one pass into this file
     args = ap.parse_args()

@@ -41,17 +41,22 @@ MODELS = [
 ]
 
 
-def main() -> int:
-    from perfgraph.engine.calibrated import CalibrationProfile, default_profile_path
-    from perfgraph.measure.timing import wait_for_quiet
-    from perfgraph.measure.validate import anchor_drift, error_summary, measure_eager, predict
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_row_args(ap: argparse.ArgumentParser) -> None:
+    """The options that choose and measure the rows (shared with bench_noise_floor.py)."""
     ap.add_argument("--models", help="comma-separated subset (default: the fixed list)")
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+
+
+def main() -> int:
+    from perfgraph.engine.calibrated import CalibrationProfile, default_profile_path
+    from perfgraph.measure.timing import wait_for_quiet
+    from perfgraph.measure.validate import anchor_drift, error_summary, error_with_faults, measure_eager, predict
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_row_args(ap)
     ap.add_argument("--profile", help="calibration profile (default: local-<threads>t.json)")
     ap.add_argument("--calibrate", action="store_true", help="run the full calibration first (about 2-3 min)")
     ap.add_argument("--wait-quiet", action="store_true", help="wait for a quiet machine before each measurement")
@@ -180,8 +185,8 @@ def main() -> int:
         # a diagnosis, not a prediction: what the rows would score if the measured page faults (the
         # allocator handing activation memory back to the kernel and faulting it in again, every run) were
         # known to the predictor at the calibrated fresh-page cost, beyond the faults it already predicts
-        sf = error_summary([(r["predicted_ms"] + max(r["fault_ms"] - r.get("predicted_fault_ms", 0.0), 0.0))
-                            / r["measured_ms"] - 1 for r in rows])
+        sf = error_summary([error_with_faults(r["predicted_ms"], r["measured_ms"], r["fault_ms"],
+                                              r["predicted_fault_ms"]) for r in rows])
         print(f"{len(faulting)} rows fault in >= 1 MB per run (median {sorted(r['faulted_mb'] for r in faulting)[len(faulting) // 2]:.0f} MB); "
               f"diagnosis, with the MEASURED faults added at the calibrated cost: median |error| "
               f"{sf['median_abs_error']:.1%}, within ±10 % {sf['within_10pct']:.0%}, within ±20 % {sf['within_20pct']:.0%}, "

@@ -210,8 +210,7 @@ class Row:
     def error_with_measured_faults(self) -> float:
         """A diagnosis, not a prediction: the error if the predictor knew the faults this row was measured
         to take (at the calibrated cost), beyond those it already predicts."""
-        extra = max(self.fault_s - self.predicted_fault_s, 0.0) if not math.isnan(self.fault_s) else 0.0
-        return (self.predicted_s + extra) / self.measured_s - 1.0
+        return error_with_faults(self.predicted_s, self.measured_s, self.fault_s, self.predicted_fault_s)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -234,6 +233,14 @@ def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10
                predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs,
                faulted_bytes=meas.faulted_bytes,
                fault_s=meas.faulted_bytes * profile.fresh_page_s_per_byte, predicted_fault_s=pred.fresh_page_s)
+
+
+def error_with_faults(predicted_s: float, measured_s: float, fault_s: float, predicted_fault_s: float = 0.0) -> float:
+    """The error a prediction would have if it also held the page faults the row was measured to take
+    (`fault_s`, at the calibrated cost) beyond those it already predicts (`predicted_fault_s`); a
+    diagnosis of the error, not a prediction.  An unknown fault count (nan) adds nothing."""
+    extra = max(fault_s - predicted_fault_s, 0.0) if not math.isnan(fault_s) else 0.0
+    return (predicted_s + extra) / measured_s - 1.0
 
 
 def with_rounds(row: Row, later: Sequence[Measured], fault_cost_s_per_byte: float = 0.0) -> Row:
