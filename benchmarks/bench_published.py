@@ -10,12 +10,14 @@ What is predicted: the model traced at that batch (`analyze_graph`), mapped with
 precision; throughput = batch / sequential latency (a TensorRT engine runs its kernels one after another on
 one stream), latency = sequential latency.
 
-Two runtime settings, because the spec's `overhead.launch_s` models an EAGER framework (about 5 us of host
-dispatch per kernel, 10 us on Jetson), while the MLPerf harness runs TensorRT engines whose kernels are
-enqueued asynchronously (CUDA graphs where enabled), so the GPU sees back-to-back kernels:
-
-* ``spec``: the chip spec as it is;
-* ``compiled``: the same spec with ``overhead.launch_s = 1 us`` (`COMPILED_LAUNCH_S`, source below).
+Each row names the runtime it was measured under, and is predicted under that runtime (`engine.runtime`):
+``graph`` for MLPerf / TensorRT (kernels enqueued back to back, CUDA graphs where enabled; per-kernel cost
+`GRAPH_LAUNCH_S`), ``eager`` for PyTorch eager measurements (one kernel per op, host dispatch and device as
+two queues).  `--runtime` forces one runtime on every row, to see what the choice does.  A row's tier is
+``microbench`` when its chip file carries measured microbenchmarks for the mode (`calibration:`), else
+``spec``; `--no-calibration` drops the calibration sections, so every row is ``spec``.  The summary gives,
+per tier and chip kind, the median |predicted / published - 1| and the share within 25 %: the figures
+`engine/tiers_validation.yaml` carries for `expected_error`.
 
 Which numbers are measured, which are estimates (nothing below was fitted to these rows):
 * measured and published: every MLPerf figure (the submission logs); the large-GEMM ceilings
@@ -26,8 +28,8 @@ Which numbers are measured, which are estimates (nothing below was fitted to the
 * stated assumptions (the nearest measured chip, marked `assumption:` in the YAML): the per-SM bandwidth and
   latencies of L4 (from Ada L40 / Ampere A100), Jetson Orin (from A100), H100 SXM / H200 / B200 (from
   H100 PCIe) and T4 (from V100);
-* estimates: the launch overheads (`COMPILED_LAUNCH_S` = 1 us, the spec's eager 5 us / 10 us on Jetson,
-  sources below and in the YAML).
+* estimates: the launch overheads (`GRAPH_LAUNCH_S` = 1 us in `engine.runtime`, the spec's eager 5 us / 10 us
+  on Jetson, sources there and in the YAML).
 The exposed-latency rule (`engine.gpu`, "Exposed memory latency") adds to every launch one load round trip
 (DRAM when the kernel reads DRAM, else L2) and one store round trip into the L2: 555 ns on an A100.
 
@@ -59,7 +61,10 @@ Caveats, stated and not tuned away:
 * No TPU row: no per-chip TPU measurement of ResNet-50 or BERT-large inference was found in the MLPerf
   results we could read.
 
-    .venv/bin/python benchmarks/bench_published.py [--runtime spec|compiled|both] [--json out.json]
+More rows (PyTorch eager on V100, T4 and A100 from NVIDIA's DeepLearningExamples; MLPerf edge rows on Jetson
+Orin NX and AGX Orin) are in `published_more.py`, each with its source and notes.
+
+    .venv/bin/python benchmarks/bench_published.py [--runtime row|eager|compiled|graph] [--no-calibration] [--json out.json]
 """
 
 from __future__ import annotations
@@ -72,17 +77,15 @@ import warnings
 
 from perfgraph.analysis import analyze_graph
 from perfgraph.engine.model_mapping import map_model
-from perfgraph.hardware.spec import get
+from perfgraph.engine.runtime import GRAPH_LAUNCH_S
+from perfgraph.hardware.spec import HardwareSpec, get
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from published_more import MORE_PUBLISHED  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
 WITHIN = 0.25
-COMPILED_LAUNCH_S = 1.0e-6
-COMPILED_SOURCE = (
-    "estimate: GPU-side gap between back-to-back kernels of a compiled engine (TensorRT enqueue / CUDA graph), "
-    "about 1 us: NVIDIA Technical Blog 'Getting Started with CUDA Graphs' (2019) measures 3.8 us per 2.9 us "
-    "kernel launched back to back in a stream and 3.4 us in a graph")
-
 BERT_LARGE = {"hidden_size": "1024", "num_hidden_layers": "24", "num_attention_heads": "16",
               "intermediate_size": "4096", "seq_len": "384"}
 V30 = "https://github.com/mlcommons/inference_results_v3.0/blob/main/closed/NVIDIA/results"
@@ -155,67 +158,88 @@ PUBLISHED = [
 # v0.7: configs/resnet50/Offline/config.json and configs/bert/Offline/config.json, "T4x1": gpu_batch_size 256).
 
 
-def spec_for(hw_id: str, runtime: str):
+ALL = [{**row, "runtime": "graph"} for row in PUBLISHED] + MORE_PUBLISHED  # MLPerf rows ran TensorRT engines
+
+
+def spec_for(hw_id: str, calibrated: bool) -> HardwareSpec:
     hw = get(hw_id)
-    if runtime == "compiled":
-        hw = hw.with_overrides({"overhead": {"launch_s": COMPILED_LAUNCH_S}}, source=COMPILED_SOURCE)
+    if not calibrated and hw.calibration is not None:
+        raw = {k: v for k, v in hw.raw.items() if k != "calibration"}
+        hw = HardwareSpec.from_dict(raw, origin=hw.origin + " [calibration dropped]", mode=hw.mode)
     return hw
 
 
-def predict(row: dict, runtime: str, graphs: dict) -> dict:
-    key = (row["model"], row["batch"])
+def predict(row: dict, runtime: str, calibrated: bool, graphs: dict) -> dict:
+    key = (row["model"], row["batch"], tuple(row.get("input_shape") or ()))
     if key not in graphs:
-        graphs[key] = analyze_graph(row["model"], batch=row["batch"], params=row["params"])
-    mm = map_model(graphs[key], spec_for(row["hardware"], runtime), row["precision"])
+        graphs[key] = analyze_graph(row["model"], batch=row["batch"], params=row["params"],
+                                    input_shape=row.get("input_shape"))
+    rt = row["runtime"] if runtime == "row" else runtime
+    mm = map_model(graphs[key], spec_for(row["hardware"], calibrated), row["precision"], runtime=rt)
     value = mm.throughput_per_s if row["metric"] == "throughput" else mm.latency_sequential_s
     seq = mm.latency_sequential_s
     share = {b: t / seq for b, t in sorted(mm.bound_time_s.items())} if seq else {}
-    exposed = sum(k.latency_exposed_s for k in mm.kernels) / seq if seq else 0.0
-    return {"predicted": value, "ratio": value / row["value"], "utilization": mm.achieved_fraction_of_peak,
-            "time_share_by_bound": share, "exposed_latency_share": exposed}
+    return {"predicted": value, "ratio": value / row["value"], "runtime": mm.runtime, "tier": mm.tier,
+            "bound_by": mm.bound_by, "utilization": mm.achieved_fraction_of_peak, "time_share_by_bound": share}
 
 
 def within(ratio: float) -> bool:
     return abs(ratio - 1.0) <= WITHIN
 
 
+def aggregate(rows: list[dict], key) -> list[dict]:
+    """Per group (tier, chip kind, runtime ...): rows, within 25 %, median |ratio - 1| -- what `expected_error`
+    reports for a tier."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(abs(r["pred"]["ratio"] - 1.0))
+    out = []
+    for k, errs in sorted(groups.items()):
+        errs.sort()
+        mid = len(errs) // 2
+        median = errs[mid] if len(errs) % 2 else (errs[mid - 1] + errs[mid]) / 2
+        out.append({"group": k, "rows": len(errs), "within_25": sum(e <= WITHIN for e in errs) / len(errs),
+                    "median_abs_error": median})
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runtime", choices=["spec", "compiled", "both"], default="both")
+    ap.add_argument("--runtime", choices=["row", "eager", "compiled", "graph"], default="row",
+                    help="row: each row's own runtime (default); else force one on every row")
+    ap.add_argument("--no-calibration", action="store_true", help="drop the chips' calibration sections (spec tier)")
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args()
-    runtimes = ["spec", "compiled"] if args.runtime == "both" else [args.runtime]
     graphs: dict = {}
     rows = []
     t0 = time.perf_counter()
-    head = f"{'case':24} {'chip':21} {'batch':>5} {'prec':4} {'published':>11}"
-    for rt in runtimes:
-        head += f" {'pred ' + rt:>15} {'ratio':>6} {'±25%':>4}"
-    print(head + "  time by bound; exposed memory latency (compiled)" if "compiled" in runtimes else head)
-    for pub in PUBLISHED:
-        row = {k: v for k, v in pub.items() if k != "params"}
-        for rt in runtimes:
-            row[rt] = predict(pub, rt, graphs)
+    print(f"{'case':30} {'chip':21} {'batch':>5} {'prec':4} {'runtime':8} {'tier':10} {'published':>12} "
+          f"{'predicted':>12} {'ratio':>6} {'±25%':>4}  bound")
+    for pub in ALL:
+        pred = predict(pub, args.runtime, not args.no_calibration, graphs)
+        row = {**{k: v for k, v in pub.items() if k != "params"}, "kind": get(pub["hardware"]).kind, "pred": pred}
         rows.append(row)
-        fmt = (lambda v: f"{v:,.0f}/s") if pub["metric"] == "throughput" else (lambda v: f"{v * 1e6:,.0f} us")
-        line = f"{pub['case']:24} {pub['hardware']:21} {pub['batch']:>5} {pub['precision']:4} {fmt(pub['value']):>11}"
-        for rt in runtimes:
-            p = row[rt]
-            line += f" {fmt(p['predicted']):>15} {p['ratio']:>6.2f} {'yes' if within(p['ratio']) else 'no':>4}"
-        if "compiled" in runtimes:
-            line += "  " + " ".join(f"{b} {s:.0%}" for b, s in row["compiled"]["time_share_by_bound"].items())
-            line += f"; latency {row['compiled']['exposed_latency_share']:.0%}"
-        print(line, flush=True)
+        fmt = (lambda v: f"{v:,.1f}/s") if pub["metric"] == "throughput" else (lambda v: f"{v * 1e3:,.3f} ms")
+        print(f"{pub['case'][:30]:30} {pub['hardware']:21} {pub['batch']:>5} {pub['precision']:4} {pred['runtime']:8} "
+              f"{pred['tier']:10} {fmt(pub['value']):>12} {fmt(pred['predicted']):>12} {pred['ratio']:>6.2f} "
+              f"{'yes' if within(pred['ratio']) else 'no':>4}  {pred['bound_by'] or '-'}", flush=True)
     print("\nratio = predicted / published (throughput: > 1 predicts faster; latency: > 1 predicts slower)")
-    for rt in runtimes:
-        ok = sum(within(r[rt]["ratio"]) for r in rows)
-        print(f"{rt:9}: {ok}/{len(rows)} within {WITHIN:.0%} ({ok / len(rows):.0%})")
-    print(f"\n{time.perf_counter() - t0:.1f} s.  Sources:")
+    ok = sum(within(r["pred"]["ratio"]) for r in rows)
+    print(f"all rows: {ok}/{len(rows)} within {WITHIN:.0%} ({ok / len(rows):.0%}); median |error| "
+          f"{aggregate(rows, lambda r: 'all')[0]['median_abs_error']:.1%}")
+    for title, key in (("tier x chip kind", lambda r: (r["pred"]["tier"], r["kind"])),
+                       ("runtime", lambda r: r["pred"]["runtime"]), ("tier", lambda r: r["pred"]["tier"])):
+        print(f"\nby {title}:")
+        for g in aggregate(rows, key):
+            print(f"  {str(g['group']):28} {g['rows']:>3} rows  within 25 %: {g['within_25']:>4.0%}  "
+                  f"median |error| {g['median_abs_error']:.1%}")
+    print(f"\ngraph-runtime launch gap: {GRAPH_LAUNCH_S * 1e6:g} us.  {time.perf_counter() - t0:.1f} s.  Sources:")
     for r in rows:
         print(f"  {r['case']} {r['hardware']}: {r['round']}, {r['submitter']}, {r['system']}: {r['url']}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"within": WITHIN, "compiled_launch_s": COMPILED_LAUNCH_S, "rows": rows}, f, indent=2)
+            json.dump({"within": WITHIN, "runtime": args.runtime, "calibrated": not args.no_calibration,
+                       "rows": rows}, f, indent=2, default=str)
     return 0
 
 

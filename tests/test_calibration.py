@@ -480,3 +480,30 @@ def test_measure_eager_counts_the_pages_a_run_faults_in():
     assert big.faulted_bytes >= 0.9 * out_bytes
     small = measure_eager("synthetic:mlp", batch=1, params=params, threads=1, runs=3, warmup=1, warmup_s=0.0)
     assert small.faulted_bytes < 0.05 * out_bytes
+
+
+def test_hardware_local_uses_this_machines_profile(quick_profile, monkeypatch):
+    """`--hardware local` predicts with the calibrated eager predictor when a profile for the local core count
+    exists (tier local), the same number `predict_model` gives; the profile is looked up by thread count."""
+    import shutil
+
+    from perfgraph.analysis import analyze_graph
+    from perfgraph.cli.main import cli
+    from perfgraph.engine.calibrated import predict_model
+    from perfgraph.hardware.spec import get
+
+    home, _ = quick_profile
+    local = get("local")
+    src = home / "calibration" / "local-1t.json"
+    dst = home / "calibration" / f"local-{local.unit_count}t.json"
+    if dst != src:
+        shutil.copy(src, dst)  # the one-thread profile stands in for this machine's core count
+    monkeypatch.setenv("PERFGRAPH_HOME", str(home))
+    res = CliRunner().invoke(cli, ["analyze", "synthetic:mlp", "-p", "width=64", "-p", "depth=2", "--hardware",
+                                   "local", "--json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)[0]
+    expected = predict_model(analyze_graph("synthetic:mlp", params={"width": "64", "depth": "2"}),
+                             CalibrationProfile.load(dst), dtype="fp32").latency_s
+    assert row["tier"] == "local" and row["latency_s"] == pytest.approx(expected, rel=1e-9)
+    assert row["expected_error"] > 0 and any("calibration profile" in n for n in row["notes"])

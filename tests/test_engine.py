@@ -156,24 +156,85 @@ def test_l2_residency_between_consecutive_kernels():
     assert km.memory_time_s["HBM3"] == pytest.approx(16 * mib / 3.35e12)
 
 
+def _linear(m, n_out, k_in, esize=2, dtype="torch.float16"):
+    """A linear layer of M rows, K_in -> N_out, as one kernel (weights counted as weight bytes)."""
+    lin = op(0, "matmul", macs=m * n_out * k_in, flops=2 * m * n_out * k_in, bytes_read=esize * m * k_in,
+             bytes_written=esize * m * n_out, weight_bytes=esize * n_out * k_in, shape=(m, n_out), dtype=dtype)
+    sg = subgraph(0, [lin], input_bytes=esize * m * k_in, output_bytes=esize * m * n_out,
+                  weight_bytes=esize * n_out * k_in)
+    return sg, lin
+
+
 def test_split_k_partials_stay_in_l2():
-    # batch-1 linear 4096 -> 1024 in fp16 on an H100: M = 1, N = 1024, K = 4096.
-    m, n_out, k_in = 1, 1024, 4096
-    lin = op(0, "matmul", macs=n_out * k_in, flops=2 * n_out * k_in, bytes_read=2 * k_in,
-             bytes_written=2 * n_out, weight_bytes=2 * n_out * k_in, shape=(m, n_out), dtype="torch.float16")
-    sg = subgraph(0, [lin], input_bytes=2 * k_in, output_bytes=2 * n_out, weight_bytes=2 * n_out * k_in)
-    km = map_subgraph(sg, [lin], get("h100-sxm"), "fp16")
-    # tiles: M = 1 -> one 64-row tile, N -> 1024 / 128 = 8 tiles: 8 blocks << 264 slots, so split-K:
-    # min(264 // 8 = 33, 4096 // 256 = 16) = 16 -> 128 blocks on ceil(128 / 2) = 64 SMs
+    # linear 4096 -> 1024 over M = 16 rows in fp16 on an H100, split 16 ways along K
+    from perfgraph.engine.gpu import map_gemm_split
+    from perfgraph.engine.common import gemm_shape
+
+    m, n_out, k_in = 16, 1024, 4096
+    sg, lin = _linear(m, n_out, k_in)
+    km = map_gemm_split(sg, [lin], get("h100-sxm"), "fp16", "fp16", gemm_shape(lin), 16)
+    # tiles: M = 16 -> one 64-row tile, N -> 1024 / 128 = 8 tiles: 8 blocks x 16 splits = 128 blocks on
+    # ceil(128 / 2) = 64 SMs
     assert km.details["split_k"] == 16 and km.details["blocks"] == 128 and km.units_allocated == 64
-    # partial sums: 16 x 1 x 1024 x 4 B = 64 KiB buffer (fits the 50 MiB L2 with the kernel's 8 MiB);
-    # traffic 2 x 15 x 1024 x 4 B = 120 KiB, all served by the L2
-    partial = 2 * 15 * 1024 * 4
-    ext = 2 * k_in + 2 * n_out + 2 * n_out * k_in
+    # partial sums: 16 x 16 x 1024 x 4 B = 1 MiB buffer (fits the 50 MiB L2 with the kernel's 8 MiB);
+    # traffic 2 x 15 x 16 x 1024 x 4 B = 1.875 MiB, all served by the L2
+    partial = 2 * 15 * m * 1024 * 4
+    ext = 2 * m * k_in + 2 * m * n_out + 2 * n_out * k_in
     assert km.details["split_k_bytes"] == partial and km.details["l2_bytes"] == partial
     assert km.memory_time_s["HBM3"] == pytest.approx(ext / 3.35e12)
     # L2 -> SM path: 64 SMs x 73.57 GB/s = 4.708 TB/s, carrying weights + activations + partials
     assert km.memory_time_s["L2->SM"] == pytest.approx((ext + partial) / (64 * 40.2 * 1.83e9))
+
+
+def test_split_k_only_when_it_is_faster():
+    from perfgraph.engine.gpu import map_gemm_split
+    from perfgraph.engine.common import gemm_shape
+
+    h100 = get("h100-sxm")
+    # M = 16, K = 4096 -> N = 1024 (fp16): 8 blocks on 4 of 132 SMs.  Unsplit, the 8.4 MB of weights cross
+    # 4 SMs' L2 -> SM paths: 8.54e6 B / (4 x 73.57 GB/s) = 29 us; split 16 ways, 64 SMs move them in
+    # 1.8 us for a second 5 us launch -- the split wins.
+    sg, lin = _linear(16, 1024, 4096)
+    km = map_subgraph(sg, [lin], h100, "fp16")
+    unsplit = map_gemm_split(sg, [lin], h100, "fp16", "fp16", gemm_shape(lin), 1)
+    ext = 2 * 16 * 4096 + 2 * 16 * 1024 + 2 * 1024 * 4096
+    assert unsplit.memory_time_s["L2->SM"] == pytest.approx(ext / (4 * 40.2 * 1.83e9))  # 29.0 us
+    assert km.details["split_k"] > 1
+    assert km.latency_s < unsplit.latency_s - 10e-6
+    # the choice is the fastest of every tile x split x reduction scheme tried
+    from perfgraph.engine.gpu import split_k_candidates, tiles_to_try
+
+    shape = gemm_shape(lin)
+    tried = [map_gemm_split(sg, [lin], h100, "fp16", "fp16", shape, s, None, t, r)
+             for t in tiles_to_try(h100, "fp16", shape) for s in split_k_candidates(h100, "fp16", shape, t)
+             for r in ("kernel", "inplace")]
+    assert len(tried) > 16 and km.latency_s == min(t.latency_s for t in tried)
+    # a grid that fills the chip (4096^3: 1024 blocks >= 264 slots) is never split, and keeps its 128 x 128 tile
+    n = 4096
+    big, lin = _linear(n, n, n)
+    km = map_subgraph(big, [lin], h100, "fp16")
+    assert km.details["split_k"] == 1 and km.details["split_k_considered"] == [1]
+    assert km.details["tile"][:2] == [128, 128]
+
+
+def test_gemv_is_a_memory_bound_streaming_kernel():
+    # ResNet-18's classifier at batch 1 on an H100 (fp16): M = 1, K = 512, N = 1000 -- a GEMV
+    h100 = get("h100-sxm")
+    sg, lin = _linear(1, 1000, 512)
+    km = map_subgraph(sg, [lin], h100, "fp16")
+    assert km.details["rule"] == "gpu.skinny" and km.kernel == "gemm"
+    # one thread per 16 B of the 512 x 1000 fp16 weights: 64000 threads = 250 blocks of 256 -> all 132 SMs
+    assert km.details["threads"] == 64000 and km.details["blocks"] == 250 and km.units_allocated == 132
+    ext = 2 * 512 + 2 * 1000 + 2 * 512 * 1000  # 1,027,024 B
+    assert km.memory_time_s["HBM3"] == pytest.approx(ext / 3.35e12)  # 0.307 us
+    # compute on the CUDA cores: 1.024 MFLOP / (133.8 TFLOP/s x wave efficiency 250 / (132 x 8)) = 32 ns
+    assert km.compute_time_effective_s == pytest.approx(2 * 512 * 1000 / (133.8e12 * 250 / 1056))
+    # steady state bound by memory; the 5 us launch outweighs both, so the kernel is overhead-bound and
+    # reports no utilisation
+    assert km.memory_time_max_s > km.compute_time_effective_s
+    assert km.bound == "overhead" and km.compute_utilization is None
+    # fill from DRAM + drain into L2 + one launch: 0.307 + 0.523 + 5 us, not a padded 64-row tile
+    assert km.latency_s == pytest.approx(ext / 3.35e12 + (371.7 + 151.3) * 1e-9 + 5e-6)
 
 
 def test_large_elementwise_on_gpu_is_memory_bound():

@@ -100,7 +100,8 @@ def test_overlay_queries_embedded_by_hand(r18):
 def test_embedded_overlay_on_demand_matches_an_explicit_one(r18):
     ov = build_overlay([r18], [get("h100"), get("a100")], ["int8"])
     explicit = named.run_embedded("memory_bound_share", [r18], r18.info.id, overlay=ov)
-    on_demand = named.run_embedded("memory_bound_share", [r18], "resnet18", hardware="h100,a100", precision="int8")
+    on_demand = named.run_embedded("memory_bound_share", [r18], "resnet18", hardware="h100,a100", precision="int8",
+                                   runtime="compiled")  # build_overlay's runtime (queries default to eager)
     assert on_demand == explicit and len(explicit) == 2
     # no chip named, no overlay: nothing mapped, no rows (as on a Neo4j without MAPPED_TO)
     assert named.run_embedded("memory_bound_share", [r18], r18.info.id) == []
@@ -185,8 +186,10 @@ def test_cli_analyze_compares_chips_and_batches():
     assert r["latency_s"] >= r["latency_concurrent_s"] >= r["critical_path_s"] > 0
     assert r["throughput_per_s"] == pytest.approx(8 / r["latency_s"])
     assert 0 < r["utilization"] < 1 and r["peak_memory_bytes"] > 0 and 0 <= r["memory_bound_share"] <= 1
-    mm = map_model(analyze_graph("resnet18", batch=8), get("h100"), "bf16")
+    mm = map_model(analyze_graph("resnet18", batch=8), get("h100"), "bf16", runtime="eager")  # the CLI's default
     assert r["energy_per_inference_j"] == pytest.approx(mm.energy_per_sample_j)
+    assert r["runtime"] == "eager" and r["tier"] == "microbench"  # h100-sxm.yaml has a measured bf16 GEMM rate
+    assert rows[2]["runtime"] == "compiled" and rows[2]["tier"] == "spec"  # a TPU runs compiled; no calibration
     table = _run(["analyze", "resnet18", "--hardware", "h100,tpu-v4", "--precision", "fp32"])
     assert table.exit_code == 0 and "tpu-v4" in table.stdout and "fp32→bf16" in table.stdout
     csv = _run(["analyze", "resnet18", "--hw", "a100", "--batch", "2", "--csv"])
@@ -403,3 +406,47 @@ def test_cli_map_writes_the_overlay_and_queries_agree(neo4j_conn, store):
     finally:
         for mid in ids:
             store.delete_model(mid)
+
+
+@pytest.mark.neo4j
+def test_overlays_of_several_runtimes_coexist_and_queries_filter_them(neo4j_conn, store):
+    """eager and graph overlays of one (model, chip, batch, precision) are two entries; each query run with
+    -p runtime=... returns on Neo4j exactly what the embedded twin returns for that runtime."""
+    env = _cli_env(neo4j_conn)
+    mid = "squeezenet1_1:b7:3x224x224:fp32"
+    store.delete_model(mid)
+    try:
+        for rt in ("eager", "graph"):
+            res = _run(["map", "squeezenet1_1", "--hardware", "a100", "--batch", "7", "--precision", "fp16",
+                        "--runtime", rt, "--json"], env=env)
+            assert res.exit_code == 0, res.output
+            assert [(r["runtime"], r["overlay"]) for r in json.loads(res.stdout)] == [(rt, "created")]
+        again = _run(["map", "squeezenet1_1", "--hardware", "a100", "--batch", "7", "--precision", "fp16",
+                      "--runtime", "graph", "--json"], env=env)
+        assert [r["overlay"] for r in json.loads(again.stdout)] == ["replaced"]
+        rels = store.run_cypher("MATCH (m:Model {id: $id})-[r:MAPPED_TO]->() RETURN r.runtime AS rt, r.tier AS tier "
+                                "ORDER BY rt", id=mid)
+        assert [r["rt"] for r in rels] == ["eager", "graph"] and all(r["tier"] for r in rels)
+        n = store.run_cypher("MATCH (m:Model {id: $id}) RETURN m.subgraphs AS n", id=mid)[0]["n"]
+        assert _subgraph_rels(store, mid) == 2 * n  # eager kernels summed onto the stored subgraphs
+        for rt in ("eager", "graph"):
+            neo = _run(["query", "memory_bound_share", "-m", mid, "-p", f"runtime={rt}", "--json"], env=env)
+            emb = _run(["query", "memory_bound_share", "-m", "squeezenet1_1", "--batch", "7", "-p", "hardware=a100",
+                        "-p", "precision=fp16", "-p", f"runtime={rt}", "--store", "embedded", "--json"],
+                       env={"NEO4J_URI": ""})
+            assert neo.exit_code == 0 and emb.exit_code == 0, (neo.output, emb.output)
+            assert json.loads(neo.stdout) == json.loads(emb.stdout) and len(json.loads(neo.stdout)) == 1
+            best = _run(["query", "best_chip", "-p", f"runtime={rt}", "-p", "batch=7", "--json"], env=env)
+            assert best.exit_code == 0 and [r["chips"] for r in json.loads(best.stdout) if r["model"] == mid] == [1]
+        eager_lat = json.loads(_run(["query", "memory_bound_share", "-m", mid, "-p", "runtime=eager", "--json"],
+                                    env=env).stdout)[0]["latency_s"]
+        graph_lat = json.loads(_run(["query", "memory_bound_share", "-m", mid, "-p", "runtime=graph", "--json"],
+                                    env=env).stdout)[0]["latency_s"]
+        assert eager_lat > graph_lat
+        both = _run(["query", "critical_path", "-m", mid, "-p", "weight=latency", "-p", "hardware=a100"], env=env)
+        assert both.exit_code == 1 and "runtime" in both.output  # two runtimes stored: one must be picked
+        one = _run(["query", "critical_path", "-m", mid, "-p", "weight=latency", "-p", "hardware=a100",
+                    "-p", "runtime=graph", "--json"], env=env)
+        assert one.exit_code == 0 and json.loads(one.stdout), one.output
+    finally:
+        store.delete_model(mid)

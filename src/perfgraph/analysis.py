@@ -73,10 +73,13 @@ def summarize(mg: ModelGraph, top: int = 5) -> dict[str, Any]:
             for s in heaviest
         ],
         "uncosted_ops": sorted({op.target for op in mg.uncosted}),
+        "assumptions": list(getattr(info, "assumptions", None) or []),
     }
     if info.published_macs:
+        # Published figures are per sample (one image): compare our per-sample count.
         summary["published_macs"] = info.published_macs
-        summary["macs_ratio"] = conv_matmul_macs / info.published_macs
+        summary["macs_per_sample"] = conv_matmul_macs / info.batch
+        summary["macs_ratio"] = summary["macs_per_sample"] / info.published_macs
     if info.published_params:
         summary["published_params"] = info.published_params
     return summary

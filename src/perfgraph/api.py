@@ -69,7 +69,9 @@ class Report:
                 "energy_per_sample_j": m.energy_per_sample_j, "peak_memory_bytes": m.peak_memory_bytes,
                 "fits_in_memory": m.fits_in_memory, "achieved_fraction_of_peak": m.achieved_fraction_of_peak,
                 "bound_counts": dict(m.bound_counts), "bound_time_s": dict(m.bound_time_s),
-                "critical_path": list(m.critical_path),
+                "critical_path": list(m.critical_path), "runtime": m.runtime, "tier": m.tier,
+                "expected_error": m.expected_error.get("median_abs_error"), "bound_by": m.bound_by,
+                "notes": list(m.notes), "placement": dict(m.placement), "energy_split": dict(m.energy_split),
             }
         return out
 
@@ -93,7 +95,9 @@ class Report:
         """One dict per subgraph (kernel), plus `<chip>:latency_s`, `<chip>:bound`, `<chip>:utilization`
         for every mapped chip. What `to_dataframe` is built from (no pandas needed)."""
         rows = []
-        kernels = {chip: {k.subgraph_index: k for k in m.kernels} for chip, m in self.mappings.items()}
+        from perfgraph.engine.overlay import overlay_kernels
+
+        kernels = {chip: {k.subgraph_index: k for k in overlay_kernels(m)} for chip, m in self.mappings.items()}
         for sg in self.graph.subgraphs:
             row: dict[str, Any] = {
                 "index": sg.index, "uid": sg.uid, "pattern": sg.pattern, "anchor_kind": sg.anchor_kind,
@@ -138,9 +142,11 @@ class Report:
         """Long format: one row per (chip, subgraph) with the kernel mapping's times, energy and bound."""
         import pandas as pd
 
+        from perfgraph.engine.overlay import overlay_kernels
+
         rows = []
         for chip, m in self.mappings.items():
-            for k in m.kernels:
+            for k in overlay_kernels(m):  # per stored kernel, also for eager mappings (one kernel per op)
                 rows.append({
                     "hardware": chip, "subgraph": k.subgraph_index, "precision": k.precision,
                     "precision_used": k.precision_used, "kernel": k.kernel, "flops": k.flops, "bytes": k.bytes,
@@ -174,7 +180,8 @@ class Report:
 def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None, dtype: str = "fp32",
             input_shape: Sequence[int] | None = None, params: dict[str, Any] | None = None,
             hardware: str | Iterable[str] | None = None, precision: str | None = None,
-            weights: str | None = None, tracer: str = "auto", name: str | None = None) -> Report:
+            weights: str | None = None, tracer: str = "auto", name: str | None = None,
+            runtime: str = "eager", rules: Any = None) -> Report:
     """Trace a model, fuse it into kernels, cost it, and (with `hardware`) map it onto chips.
 
     model_or_name: a spec as on the command line (`"resnet18"`, `"hf:gpt2"`, `"synthetic:mlp"`,
@@ -187,7 +194,12 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
     precision: fp32 | tf32 | fp16 | bf16 | int8 for the mapping; default `dtype`.
     tracer: auto (meta, then real) | meta | real.
     name: display name for an nn.Module (default: its class name).
+    runtime: eager (default) | compiled | graph, how the model runs on the chips (`engine.runtime`; TPUs and
+        KPUs always run compiled); rules: `engine.runtime.PrecisionRules` (default: PyTorch's, TF32 convs).
     """
+    from perfgraph.engine.runtime import parse_runtime
+
+    runtime = parse_runtime(runtime).value  # an unknown runtime fails before any tracing
     from perfgraph.analysis import annotate_stages
 
     chips = _chip_list(hardware)
@@ -215,8 +227,18 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
         stage_of = {sg.index: sg.stage for sg in mg.subgraphs}
         for hw in specs:
             report.hardware[hw.id] = hw
-            report.mappings[hw.id] = map_model(mg, hw, report.precision, stages=stage_of)
+            report.mappings[hw.id] = map_model(mg, hw, report.precision, stages=stage_of, runtime=runtime,
+                                               rules=rules, profile=_local_profile(hw))
     return report
+
+
+def _local_profile(hw):
+    """This machine's calibration profile for the `local` chip, when one exists."""
+    if hw.id != "local":
+        return None
+    from perfgraph.engine.calibrated import find_local_profile
+
+    return find_local_profile(hw.unit_count)[0]
 
 
 def _chip_list(hardware: str | Iterable[str] | None) -> list[str]:

@@ -17,7 +17,8 @@ class Op:
     """One ATen op as it executed.
 
     `kind` is one of: conv, matmul, attention (the MAC ops), elementwise, norm, reduction, pool,
-    data (copies, concatenation, indexing), view (metadata only: zero bytes, zero FLOPs), creation, other.
+    data (copies, concatenation, indexing), view (metadata only: zero bytes, zero FLOPs), creation,
+    detection (torchvision's roi_align and nms, each with its own formula), other (no formula).
     `costed` is False when no formula covers a non-trivial op: such ops are named in every report,
     never silently counted as zero.
     """
@@ -107,6 +108,7 @@ class ModelInfo:
     perfgraph_version: str = PERFGRAPH_VERSION
     published_macs: int | None = None  # from the weight metadata, where there is any
     published_params: int | None = None
+    assumptions: list[str] = field(default_factory=list)  # conventions the counts rest on, printed with them
 
 
 @dataclass

@@ -74,6 +74,8 @@ def roofline_figure(report: "Report") -> "Figure | None":
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
+    from perfgraph.engine.overlay import overlay_kernels
+
     chips = list(report.mappings)
     if not chips:
         return None
@@ -87,9 +89,10 @@ def roofline_figure(report: "Report") -> "Figure | None":
         m = report.mappings[chip]
         hw = report.hardware[chip]
         on_cp = set(m.critical_path)
-        pts = [(k, k.flops / k.bytes, k.flops / k.latency_s) for k in m.kernels
+        kernels = overlay_kernels(m)  # one point per stored kernel, for eager mappings too
+        pts = [(k, k.flops / k.bytes, k.flops / k.latency_s) for k in kernels
                if k.flops > 0 and k.bytes > 0 and k.latency_s > 0]
-        skipped = len(m.kernels) - len(pts)
+        skipped = len(kernels) - len(pts)
         peak = hw.peak(report.precision)
         prec_used = hw.resolve_precision(report.precision)
         xs = [p[1] for p in pts] or [1.0]
@@ -116,7 +119,7 @@ def roofline_figure(report: "Report") -> "Figure | None":
             ax.axhline(vec, color="#2ca02c", lw=0.9, ls="-.", zorder=0)
             ax.annotate(f"vector {human(vec, 'FLOP/s')}", (x_lo, vec), textcoords="offset points",
                         xytext=(4, -3), ha="left", va="top", fontsize=7.5, color="#2ca02c")
-        total = sum(k.latency_s for k in m.kernels) or 1.0
+        total = sum(k.latency_s for k in kernels) or 1.0
         for bound in ("overhead", "memory", "compute"):
             sel = [p for p in pts if p[0].bound == bound]
             if not sel:
@@ -304,9 +307,10 @@ def _summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
             ("parameters", f"{s['params']:,}"), ("MACs", f"{human(s['macs'])}  ({s['macs']:,})"),
             ("FLOPs", f"{human(s['flops'])}  ({s['flops']:,})")]
     if "published_macs" in s:
-        rows.append(("published MACs", f"{human(s['published_macs'])} (ours / published = {s['macs_ratio']:.4f})"))
+        rows.append(("published MACs", f"{human(s['published_macs'])} per sample (ours per sample / published = "
+                                       f"{s['macs_ratio']:.4f})"))
     rows += [("ops", f"{s['ops']:,}"), ("subgraphs (kernels)", f"{s['subgraphs']:,}"),
-             ("depth (stages)", str(s["depth"])), ("widest stage", f"stage {s['widest_stage']}: {s['width']} subgraphs"),
+             ("depth (stages)", str(s["depth"])), ("widest stage", f"stage {s['widest_stage']}: {s['width']} subgraph{'s' if s['width'] != 1 else ''}"),
              ("external bytes", human(s["external_bytes"], "B")), ("bytes before fusion", human(s["op_bytes"], "B")),
              ("weights", human(s["weight_bytes"], "B")), ("intensity", f"{s['intensity']:.2f} FLOP/B"),
              ("critical path (FLOPs)", f"{s['critical_path_length']} subgraphs, {human(s['critical_path_flops'], 'FLOP')}")]
@@ -319,24 +323,44 @@ def _chip_table(report: "Report") -> str:
     hs = report.hardware_summary()
     if not hs:
         return ""
-    head = ["chip", "precision", "sequential", "concurrent", "critical path", "throughput", "energy / batch",
-            "peak memory", "fits", "of peak", "kernels compute / memory / overhead"]
-    out = ["<table><tr>" + "".join(f"<th class=l>{_e(h)}</th>" if i < 2 else f"<th>{_e(h)}</th>"
+    head = ["chip", "precision", "runtime", "tier (expected error)", "sequential", "concurrent", "critical path",
+            "throughput", "energy / batch", "peak memory", "fits", "of peak", "kernels compute / memory / overhead"]
+    out = ["<table><tr>" + "".join(f"<th class=l>{_e(h)}</th>" if i < 4 else f"<th>{_e(h)}</th>"
                                    for i, h in enumerate(head)) + "</tr>"]
     for chip, h in hs.items():
         hw = report.hardware[chip]
         used = hw.resolve_precision(report.precision)
         prec = h["precision"] + (f" (as {used})" if used != h["precision"] else "")
         bc = h["bound_counts"]
-        cells = [f"{hw.name} [{chip}]", prec, seconds(h["latency_s"]), seconds(h["latency_concurrent_s"]),
+        err = h.get("expected_error")
+        runtime = h.get("runtime", "") + (f" ({h['bound_by']}-bound)" if h.get("bound_by") else "")
+        tier = h.get("tier", "") + (f" (±{err:.0%} median)" if err is not None else " (not validated)")
+        cells = [f"{hw.name} [{chip}]", prec, runtime, tier, seconds(h["latency_s"]), seconds(h["latency_concurrent_s"]),
                  seconds(h["latency_critical_path_s"]), f"{h['throughput_per_s']:,.0f} /s",
                  f"{h['energy_per_batch_j'] * 1e3:.3g} mJ", human(h["peak_memory_bytes"], "B"),
                  "yes" if h["fits_in_memory"] else "NO", f"{h['achieved_fraction_of_peak'] * 100:.1f} %",
                  f"{bc.get('compute', 0)} / {bc.get('memory', 0)} / {bc.get('overhead', 0)}"]
-        out.append("<tr>" + "".join(f"<td class=l>{_e(c)}</td>" if i < 2 else f"<td>{_e(c)}</td>"
+        out.append("<tr>" + "".join(f"<td class=l>{_e(c)}</td>" if i < 4 else f"<td>{_e(c)}</td>"
                                     for i, c in enumerate(cells)) + "</tr>")
     out.append("</table>")
+    notes = [f"{chip}: {n}" for chip, h in hs.items() for n in h.get("notes", [])]
+    if notes:
+        out.append("<p class=note>" + "<br>".join(_e(n) for n in notes) + "</p>")
+    out.append(_explanations(hs))
     return "".join(out)
+
+
+def _explanations(hs: dict[str, dict[str, Any]]) -> str:
+    """Per chip: on-chip capacity and streaming, and the energy split with each figure's provenance."""
+    from perfgraph.engine.explain import energy_line, onchip_line
+
+    lines = []
+    for chip, h in hs.items():
+        if h.get("placement"):
+            lines.append(f"{chip}: {onchip_line(h['placement'], h['batch'])}")
+        if h.get("energy_split"):
+            lines.append(f"{chip}: energy per batch {energy_line(h['energy_split'])}")
+    return "<p class=note>" + "<br>".join(_e(x) for x in lines) + "</p>" if lines else ""
 
 
 def _subgraph_table(report: "Report") -> str:

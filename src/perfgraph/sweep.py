@@ -31,9 +31,12 @@ import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 JSONL = "points.jsonl"
+# Points a sweep may hold unless `max_points` says otherwise: each point is traced on its own (a second
+# or more), so a larger grid is more often a typo in the axes than an intended run.
+MAX_POINTS = 1000
 
 
 @dataclass(frozen=True)
@@ -143,15 +146,21 @@ class SweepSpec:
     input_shape: list[int] | None = None
     weights: str | None = None
     tracer: str = "auto"
+    runtime: str = "eager"  # engine.runtime
 
-    def points(self) -> list[dict[str, Any]]:
-        """The Cartesian product, parameters in the order given, batch last (fastest-varying)."""
+    def iter_points(self) -> Iterator[dict[str, Any]]:
+        """The Cartesian product, one point at a time: parameters in the order given, batch last
+        (fastest-varying). Nothing is built up front, whatever the size of the grid."""
         names = list(self.axes)
-        out = []
         for combo in itertools.product(*(self.axes[n] for n in names)):
             for b in self.batches:
-                out.append({"params": dict(zip(names, combo)), "batch": b})
-        return out
+                yield {"params": dict(zip(names, combo)), "batch": b}
+
+    def points(self) -> list[dict[str, Any]]:
+        return list(self.iter_points())
+
+    def count(self) -> int:
+        return math.prod(len(v) for v in self.axes.values()) * len(self.batches)
 
     def key(self, point: dict[str, Any]) -> str:
         return json.dumps({"model": self.model, "dtype": self.dtype, "input_shape": self.input_shape,
@@ -207,7 +216,7 @@ def run_point(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
 
             stages = {sg.index: sg.stage for sg in mg.subgraphs}
             for chip in spec.hardware:
-                mm = map_model(mg, _chip(chip), spec.precision, stages)
+                mm = map_model(mg, _chip(chip), spec.precision, stages, runtime=spec.runtime)
                 values = {"latency_s": mm.latency_sequential_s, "latency_concurrent_s": mm.latency_concurrent_s,
                           "throughput_per_s": mm.throughput_per_s, "energy_per_sample_j": mm.energy_per_sample_j,
                           "utilization": mm.achieved_fraction_of_peak, "peak_memory_bytes": mm.peak_memory_bytes}
@@ -222,7 +231,7 @@ def run_point(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
         row["error"] = f"{type(exc).__name__}: {lines[0][:300] if lines else ''}".rstrip(": ")
     row["seconds"] = round(time.perf_counter() - started, 3)
     return {"key": spec.key(point), "point": point, "hardware": list(spec.hardware), "precision": spec.precision,
-            "row": row}
+            "runtime": spec.runtime, "row": row}
 
 
 def _worker_init() -> None:
@@ -249,10 +258,6 @@ def _context():
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
     return mp.get_context("spawn")
-
-
-def _run_point_star(args: tuple[SweepSpec, dict[str, Any]]) -> dict[str, Any]:
-    return run_point(*args)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -297,29 +302,63 @@ def load_records(path: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
-def precheck(spec: SweepSpec, points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """key -> an error record for each point whose parameters the model source rejects (resolving a spec
-    builds nothing: it parses and validates the parameters), so a bad combination costs no tracing."""
+def invalid_record(spec: SweepSpec, p: dict[str, Any]) -> dict[str, Any] | None:
+    """An error record if the model source rejects this point's combination of parameters (resolving a
+    spec builds nothing: it parses and validates the parameters), so a bad combination costs no tracing."""
     from perfgraph.ingest.model_source import ModelSourceError
     from perfgraph.ingest.sources import resolve
 
-    bad = {}
-    for p in points:
-        try:
-            resolve(spec.model, batch=p["batch"], input_shape=spec.input_shape, params=p["params"],
-                    weights=spec.weights)
-        except ModelSourceError as exc:
-            row = {"model": spec.model, "batch": p["batch"], **{f"p.{k}": _typed(v) for k, v in p["params"].items()},
-                   "status": "invalid", "error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}",
-                   "seconds": 0.0}
-            bad[spec.key(p)] = {"key": spec.key(p), "point": p, "hardware": list(spec.hardware),
-                                "precision": spec.precision, "row": row}
-    return bad
+    try:
+        resolve(spec.model, batch=p["batch"], input_shape=spec.input_shape, params=p["params"], weights=spec.weights)
+    except ModelSourceError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        row = {"model": spec.model, "batch": p["batch"], **{f"p.{k}": _typed(v) for k, v in p["params"].items()},
+               "status": "invalid", "error": f"{type(exc).__name__}: {first}", "seconds": 0.0}
+        return {"key": spec.key(p), "point": p, "hardware": list(spec.hardware), "precision": spec.precision,
+                "runtime": spec.runtime, "row": row}
+    return None
+
+
+def precheck(spec: SweepSpec, points: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """key -> an error record for each point whose parameters the model source rejects."""
+    return {rec["key"]: rec for rec in (invalid_record(spec, p) for p in points) if rec is not None}
+
+
+def check_values(spec: SweepSpec) -> None:
+    """Every value of every axis must be valid on its own (a known parameter, a value that parses and is in
+    range): `-p width=8,abc` is a typo to report before anything runs, not a point to skip. Each value is
+    resolved with the other axes at their first value; combinations that do not fit together (hidden not
+    divisible by heads) are left to `invalid_record`."""
+    from perfgraph.ingest.model_source import BadParameterError
+    from perfgraph.ingest.sources import resolve
+
+    first = {name: values[0] for name, values in spec.axes.items()}
+    for name, values in spec.axes.items():
+        for value in values:
+            try:
+                resolve(spec.model, batch=spec.batches[0], input_shape=spec.input_shape,
+                        params={**first, name: value}, weights=spec.weights)
+            except BadParameterError as exc:
+                raise SweepError(f"-p {name}: {str(exc).strip().splitlines()[0]}") from None
+            except Exception:  # noqa: BLE001 - a combination problem: that point is recorded as invalid
+                pass
+
+
+def check_size(spec: SweepSpec, max_points: int | None) -> int:
+    """The number of points, or a SweepError when it is over `max_points` (None or 0: no cap)."""
+    total = spec.count()
+    if not total:
+        raise SweepError("nothing to sweep")
+    if max_points and total > max_points:
+        sizes = " x ".join(str(len(v)) for v in [*spec.axes.values(), spec.batches] if len(v) > 1)
+        raise SweepError(f"the sweep has {total:,} points ({sizes}), over the cap of {max_points:,}; "
+                         "narrow the axes, or raise the cap with --max-points N (0: no cap)")
+    return total
 
 
 def _reusable(rec: dict[str, Any] | None, spec: SweepSpec) -> bool:
     return (rec is not None and not rec["row"].get("error") and rec.get("precision") == spec.precision
-            and set(spec.hardware) <= set(rec.get("hardware") or []))
+            and rec.get("runtime", "compiled") == spec.runtime and set(spec.hardware) <= set(rec.get("hardware") or []))
 
 
 def validate_chips(names: Iterable[str], precision: str) -> list[str]:
@@ -335,16 +374,20 @@ def validate_chips(names: Iterable[str], precision: str) -> list[str]:
 
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1, resume: bool = False,
               overwrite: bool = False, on_start: Callable[[int, int], None] | None = None,
-              on_point: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
+              on_point: Callable[[dict[str, Any]], None] | None = None,
+              max_points: int | None = MAX_POINTS) -> SweepResult:
     """Run every point not already done, appending each finished one to `out_dir/points.jsonl`, then
     write `sweep.json` and `sweep.csv`. `on_start(todo, reused)` is called once before the first point,
-    `on_point(record)` after each. Ctrl-C raises `SweepInterrupted` with the finished points on disk."""
+    `on_point(record)` after each. Ctrl-C raises `SweepInterrupted` with the finished points on disk.
+
+    Before anything runs: the grid's size against `max_points` (None or 0: no cap) and every axis value on
+    its own (`check_values`). The points are then generated one at a time, never as a list; at most
+    2 x `jobs` are in flight."""
+    total = check_size(spec, max_points)
+    check_values(spec)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / JSONL
-    points = spec.points()
-    if not points:
-        raise SweepError("nothing to sweep")
     if jsonl.exists() and jsonl.stat().st_size and not (resume or overwrite):
         n = len(load_records(jsonl))
         raise SweepError(f"{jsonl} already holds {n} points; pass --resume to continue that sweep, "
@@ -353,20 +396,29 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1, res
         jsonl.unlink()
     stored = load_records(jsonl) if resume else {}
     done: dict[str, dict[str, Any]] = {}
-    todo = []
-    for p in points:
-        k = spec.key(p)
-        if _reusable(stored.get(k), spec):
-            done[k] = stored[k]
-        else:
-            todo.append(p)
+
+    def todo_points() -> Iterator[dict[str, Any]]:
+        for p in spec.iter_points():
+            rec = stored.get(spec.key(p))
+            if _reusable(rec, spec):
+                done[rec["key"]] = rec
+            else:
+                yield p
+
+    todo = sum(1 for _ in todo_points())
     reused = len(done)
-    invalid = precheck(spec, todo)
-    if todo and len(invalid) == len(todo) and not reused:  # every point rejected: a plain one-line error
-        first = invalid[spec.key(todo[0])]
-        raise SweepError(first["row"]["error"].split(": ", 1)[-1] + (f" (at {label(todo[0])})" if len(todo) > 1 else ""))
+    if todo and not reused:  # every point rejected: a plain one-line error, not a sweep of skipped points
+        first_invalid = None
+        for p in todo_points():
+            rec = invalid_record(spec, p)
+            if rec is None:
+                break
+            first_invalid = first_invalid or (p, rec)
+        else:
+            p, rec = first_invalid
+            raise SweepError(rec["row"]["error"].split(": ", 1)[-1] + (f" (at {label(p)})" if todo > 1 else ""))
     if on_start:
-        on_start(len(todo), reused)
+        on_start(todo, reused)
 
     def finished(rec: dict[str, Any], fh) -> None:
         fh.write(json.dumps(rec, default=str) + "\n")
@@ -376,35 +428,72 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1, res
         if on_point:
             on_point(rec)
 
+    ran = 0
+
+    def runnable(fh) -> Iterator[dict[str, Any]]:
+        """The points to analyse; those the model rejects are recorded on the way, without running."""
+        nonlocal ran
+        for p in todo_points():
+            rec = invalid_record(spec, p)
+            if rec is not None:
+                finished(rec, fh)
+            else:
+                ran += 1
+                yield p
+
     with open(jsonl, "a") as fh:
-        for rec in invalid.values():  # parameters the model rejects: recorded without running
-            finished(rec, fh)
-        todo = [p for p in todo if spec.key(p) not in invalid]
-        if jobs <= 1 or len(todo) <= 1:
+        if jobs <= 1 or todo <= 1:
             try:
-                for p in todo:
+                for p in runnable(fh):
                     finished(run_point(spec, p), fh)
             except KeyboardInterrupt:
-                raise SweepInterrupted(len(done), len(points), jsonl) from None
+                raise SweepInterrupted(len(done), total, jsonl) from None
         else:
-            pool = _context().Pool(min(jobs, len(todo)), initializer=_worker_init)
-            try:
-                for rec in pool.imap_unordered(_run_point_star, [(spec, p) for p in todo]):
-                    finished(rec, fh)
-                pool.close()
-            except KeyboardInterrupt:
-                pool.terminate()
-                raise SweepInterrupted(len(done), len(points), jsonl) from None
-            finally:
-                pool.terminate()
-                pool.join()
+            _run_parallel(spec, runnable(fh), lambda rec: finished(rec, fh), jobs, total, jsonl, done)
 
-    rows = [done[spec.key(p)]["row"] for p in points]
-    result = SweepResult(spec, rows, out, reused, len(todo))
+    rows = [done[spec.key(p)]["row"] for p in spec.iter_points()]
+    result = SweepResult(spec, rows, out, reused, ran)
     result.files["jsonl"] = jsonl
     result.files["json"] = write_json(result, out / "sweep.json")
     result.files["csv"] = write_csv(rows, out / "sweep.csv")
     return result
+
+
+def _run_parallel(spec: SweepSpec, points: Iterator[dict[str, Any]], finished: Callable[[dict[str, Any]], None],
+                  jobs: int, total: int, jsonl: Path, done: dict[str, Any]) -> None:
+    """Analyse `points` in a pool of `jobs` workers, taking the next point only when fewer than 2 x `jobs`
+    are in flight (Pool.imap would pull the whole generator in at once)."""
+    import queue
+
+    results: queue.Queue = queue.Queue()
+    pool = _context().Pool(jobs, initializer=_worker_init)
+    in_flight = 0
+    try:
+        for p in points:
+            while in_flight >= 2 * jobs:
+                finished(results.get())
+                in_flight -= 1
+            pool.apply_async(run_point, (spec, p), callback=results.put,
+                             error_callback=lambda exc, p=p: results.put(_failed_record(spec, p, exc)))
+            in_flight += 1
+        while in_flight:
+            finished(results.get())
+            in_flight -= 1
+        pool.close()
+    except KeyboardInterrupt:
+        pool.terminate()
+        raise SweepInterrupted(len(done), total, jsonl) from None
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _failed_record(spec: SweepSpec, p: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    """The record of a point whose worker itself failed (run_point never raises for a failing model)."""
+    row = {"model": spec.model, "batch": p["batch"], **{f"p.{k}": _typed(v) for k, v in p["params"].items()},
+           "status": "failed", "error": f"{type(exc).__name__}: {str(exc).strip()[:300]}", "seconds": 0.0}
+    return {"key": spec.key(p), "point": p, "hardware": list(spec.hardware), "precision": spec.precision,
+            "runtime": spec.runtime, "row": row}
 
 
 def columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -470,9 +559,7 @@ def plot(result_or_rows: SweepResult | list[dict[str, Any]], metric: str, path: 
             raise SweepError("nothing is swept (every axis has one value): nothing to plot against")
         xcol = swept[0]
     else:
-        xcol = "batch" if x == "batch" else (x if x.startswith("p.") else f"p.{x}")
-        if xcol not in swept:
-            raise SweepError(f"--x {x}: not a swept axis; swept: {', '.join(_axis_title(c) for c in swept) or 'none'}")
+        xcol = x_column(spec, x)
     others = [c for c in swept if c != xcol]
     chips = list(spec.hardware) if m.per_chip else [None]
     if m.per_chip and not chips:
@@ -564,6 +651,15 @@ def plot(result_or_rows: SweepResult | list[dict[str, Any]], metric: str, path: 
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def x_column(spec: SweepSpec, x: str) -> str:
+    """The row column of plot axis `x` (a swept parameter name, or batch), or a SweepError."""
+    swept = spec.swept()
+    xcol = "batch" if x == "batch" else (x if x.startswith("p.") else f"p.{x}")
+    if xcol not in swept:
+        raise SweepError(f"--x {x}: not a swept axis; swept: {', '.join(_axis_title(c) for c in swept) or 'none'}")
+    return xcol
 
 
 def plot_name(metric: str, spec: SweepSpec, x: str | None = None) -> str:

@@ -22,14 +22,20 @@ def neo4j_options(f):
     f = click.option("--password", envvar="NEO4J_PASSWORD", default=None,
                      help="Neo4j password [env: NEO4J_PASSWORD; default: the local server's stored one].")(f)
     f = click.option("--database", envvar="NEO4J_DATABASE", default=None, help="Database name (default: the server's).")(f)
+    f = click.option("--home", type=click.Path(file_okay=False), default=None, metavar="DIR",
+                     help="Use the server `perfgraph neo4j start --home DIR` runs (its URI and password). "
+                          "Without --uri or --home: the last server `perfgraph neo4j start` ran.")(f)
     return f
 
 
-def open_store(uri, user, password, database):
+def open_store(uri, user, password, database, home=None):
+    """A verified Neo4j store; says on stderr which server it is when no URI was given."""
     from perfgraph.store.neo4j_store import connect_from_env
 
-    store = connect_from_env(uri, user, password, database)
+    store = connect_from_env(uri, user, password, database, home)
     store.verify()
+    if store.origin:  # found, not given: no silent assumption
+        output.err_console.print(f"Neo4j: {store.uri} ({store.origin})", markup=False, soft_wrap=True)
     return store
 
 
@@ -41,17 +47,19 @@ def open_store(uri, user, password, database):
 @neo4j_options
 @click.option("--json", "as_json", is_flag=True, help="Print the per-model results as JSON.")
 def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, replace, uri, user, password, database,
-           as_json):
+           home, as_json):
     """Trace MODELS and store them in Neo4j, with stages and critical paths computed in Cypher.
 
     Each model is all-or-nothing: fully stored or absent, never half-written (small models share a
     transaction, a model never spans two). Re-ingesting is idempotent (the stored model is left alone);
     --replace writes it again. Models that fail are listed at the end; the rest is still ingested.
+    Concurrent ingests of one model queue behind each other (never duplicated).
 
     \b
     Examples:
       perfgraph neo4j start
       perfgraph ingest resnet18 vit_b_16 --uri bolt://127.0.0.1:7687
+      perfgraph ingest resnet18 --home /tmp/pg     # the server of `perfgraph neo4j start --home /tmp/pg`
       perfgraph ingest --zoo torchvision
       NEO4J_URI=neo4j+s://xxxx.databases.neo4j.io NEO4J_PASSWORD=… perfgraph ingest hf:gpt2
     """
@@ -64,7 +72,7 @@ def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, repl
         names += list_names("classification")
     if not names:
         raise click.UsageError("name at least one model, or --zoo torchvision")
-    store = open_store(uri, user, password, database)
+    store = open_store(uri, user, password, database, home)
     results, failures = [], []
     t0 = time.perf_counter()
     pending: list[tuple[str, Any, float]] = []  # traced, not yet written: (name, graph, trace seconds)
@@ -102,14 +110,16 @@ def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, repl
                 write_pending()
         write_pending()
     store.close()
-    summary = {"ingested": results, "failed": failures, "seconds": round(time.perf_counter() - t0, 2)}
+    summary = {"ingested": results, "failed": failures, "seconds": round(time.perf_counter() - t0, 2),
+               "store": store.uri}
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
         output.print_rows([{k: r[k] for k in ("model", "result", "ops", "subgraphs", "seconds")} for r in results],
                           title=f"{len(results)} models in {store.uri}")
         for f in failures:
-            output.err_console.print(f"[red]failed[/] {f['model']}: {f['error']}")
+            output.err_console.print(f"[red]failed[/] {output.escape(f['model'])}: {output.escape(f['error'])}",
+                                     soft_wrap=True)  # one line
     if failures:
         sys.exit(3 if results else 1)
 
@@ -120,13 +130,14 @@ def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, repl
               help="Model (name or id). Repeat it for cross-model queries on the embedded store.")
 @click.option("--param", "-p", "qparams", multiple=True, metavar="NAME=VALUE", help="Query parameter, repeatable.")
 @click.option("--store", type=click.Choice(["auto", "embedded", "neo4j"]), default="auto", show_default=True,
-              help="auto: Neo4j when a URI is given (flag or NEO4J_URI), else in-process.")
+              help="auto: Neo4j when a URI (flag or NEO4J_URI) or --home is given, else in-process.")
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their parameters.")
 @neo4j_options
 @click.option("--batch", "-b", default=None, type=click.IntRange(min=1), help="Batch (embedded store).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print rows as CSV.")
-def query(name, model_names, qparams, store, list_queries, uri, user, password, database, batch, as_json, as_csv):
+def query(name, model_names, qparams, store, list_queries, uri, user, password, database, home, batch, as_json,
+          as_csv):
     """Run the named query NAME on Neo4j or on the embedded (in-process) store.
 
     Both stores answer every named query with the same rows.
@@ -136,6 +147,7 @@ def query(name, model_names, qparams, store, list_queries, uri, user, password, 
       perfgraph query --list
       perfgraph query depth -m resnet18                          # embedded: traces resnet18 now
       perfgraph query critical_path -m resnet50 -p weight=bytes --uri bolt://127.0.0.1:7687
+      perfgraph query depth -m resnet18 --home /tmp/pg           # the server of `neo4j start --home /tmp/pg`
       perfgraph query rank_models -p by=depth --uri bolt://127.0.0.1:7687 --json
     """
     from perfgraph.ingest.sources import parse_params
@@ -148,21 +160,25 @@ def query(name, model_names, qparams, store, list_queries, uri, user, password, 
         return
     q = named.get(name)
     params = parse_params(qparams)
-    use_neo4j = store == "neo4j" or (store == "auto" and uri)
+    use_neo4j = store == "neo4j" or (store == "auto" and (uri or home))
     if use_neo4j:
-        neo = open_store(uri, user, password, database)
+        neo = open_store(uri, user, password, database, home)
         try:
             model_id = neo.resolve_model_id(model_names[0]) if q.per_model and model_names else None
             rows = named.run_neo4j(name, neo, model_id, **params)
         finally:
             neo.close()
+        answered_by = f"Neo4j at {neo.uri}"
     else:
         if not model_names:
             raise click.UsageError("the embedded store analyses the models you name: pass --model/-m")
         with output.status("analysing"):
             mgs = [build_graph(m, batch, "fp32", None, (), None, "auto") for m in model_names]
         rows = named.run_embedded(name, mgs, mgs[0].info.id if q.per_model else None, **params)
-    _emit(rows, as_json, as_csv, f"{name}")
+        answered_by = "the embedded store (in-process)"
+    if as_json or as_csv:  # the rows' shape stays as it is; which store answered goes to stderr
+        output.err_console.print(f"answered by {answered_by}", markup=False, soft_wrap=True)
+    _emit(rows, as_json, as_csv, f"{name} -- answered by {answered_by}")
 
 
 def _emit(rows, as_json, as_csv, title):
@@ -171,4 +187,5 @@ def _emit(rows, as_json, as_csv, title):
     elif as_csv:
         output.write_csv(rows)
     else:
-        output.print_rows(rows, title=title)
+        output.console.print(title, markup=False, soft_wrap=True)  # a table title would wrap at the table's width
+        output.print_rows(rows)

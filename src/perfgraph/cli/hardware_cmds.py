@@ -13,6 +13,7 @@ import click
 from perfgraph.cli import output
 from perfgraph.cli.graph_cmds import neo4j_options, open_store
 from perfgraph.cli.main import build_graph, cli, model_options
+from perfgraph.cli.options import rules_from, runtime_options
 
 DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 SATURATION_THRESHOLD = 0.8  # `engine.sweep.saturation_batch`'s default: 80 % of the best over the sweep
@@ -81,7 +82,7 @@ def print_table(rows: list[dict[str, Any]], title: str | None = None, keep: int 
     for i, key in enumerate(rows[0]):
         table.add_column(str(key), no_wrap=i < keep, overflow="fold")
     for row in rows:
-        table.add_row(*[str(v) for v in row.values()])
+        table.add_row(*[output.Text(str(v)) for v in row.values()])
     console = output.console
     if not console.is_terminal:  # piped: print at the table's natural width instead of folding at 80 columns
         from rich.console import Console
@@ -182,6 +183,7 @@ def show_dict(spec) -> dict[str, Any]:
                    for lv in spec.memory],
         "power": {"tdp_w": spec.tdp_w, "static_w": spec.static_w, "modes": list(spec.modes)},
         "pj_per_flop": spec.pj_per_flop, "launch_overhead_s": spec.launch_overhead_s, "origin": spec.origin,
+        "measured": measured_summary(spec),
         "sources": dict(spec.sources),
     }
 
@@ -222,8 +224,28 @@ def _show_rows(spec) -> list[dict[str, str]]:
     for p, v in spec.pj_per_flop.items():
         add(f"energy {p}", f"{v:.3g} pJ/op", f"energy.pj_per_flop.{p}")
     add("launch overhead", fmt_time(spec.launch_overhead_s), "overhead.launch_s")
+    measured = measured_summary(spec)
+    if measured:
+        rows.append({"what": "measured (calibration)", "value": measured["mode"], "source": measured["source"]})
+        if measured.get("dispatch_s"):
+            add("  eager dispatch per op", fmt_time(measured["dispatch_s"]))
+        if measured.get("bandwidth_bytes_per_s"):
+            add("  sustained bandwidth", si(measured["bandwidth_bytes_per_s"], "B/s"))
+        for p, r in measured.get("gemm_flops_per_s", {}).items():
+            add(f"  sustained GEMM {p}", si(r, "FLOP/s"))
     add("file", spec.origin)
     return rows
+
+
+def measured_summary(spec) -> dict[str, Any]:
+    """The fitted sustained rates of the chip's calibration section for the mode shown ({} when none)."""
+    from perfgraph.engine.measured import curves_for
+
+    curves = curves_for(spec)
+    if curves is None:
+        return {}
+    mode = next(name for name, m in spec.calibration.modes.items() if m is curves.mode)
+    return {"mode": mode, "host": spec.calibration.host, "source": curves.mode.source, **curves.summary()}
 
 
 @hardware.command("show")
@@ -303,7 +325,10 @@ def _pretty_compare(r: dict[str, Any], show_precision: bool = True) -> dict[str,
     if show_precision:
         out["prec"] = r["precision"] if r["precision"] == r["precision_used"] else \
             f"{r['precision']}→{r['precision_used']}"
+    err = r.get("expected_error")
     out.update({
+        "runtime": r["runtime"] + (f" ({r['bound_by']}-bd)" if r.get("bound_by") else ""),
+        "tier": r["tier"] + (f" ±{err:.0%}" if err is not None else " (unvalidated)"),
         "seq": fmt_time(r["latency_s"]), "conc": fmt_time(r["latency_concurrent_s"]),
         "crit": fmt_time(r["critical_path_s"]), "inf/s": si(r["throughput_per_s"]),
         "E/inf": fmt_energy(r["energy_per_inference_j"]), "util": f"{r['utilization']:.1%}",
@@ -313,18 +338,44 @@ def _pretty_compare(r: dict[str, Any], show_precision: bool = True) -> dict[str,
     return out
 
 
-def compare_rows(graphs, chips, precisions) -> list[dict[str, Any]]:
-    """One row per chip x batch x precision (`engine.overlay.comparison_row`), chips in the order given."""
+def compare_rows(graphs, chips, precisions, runtime=None, rules=None, kernels=False) -> list[dict[str, Any]]:
+    """One row per chip x batch x precision (`engine.overlay.comparison_row`), chips in the order given.
+    The `local` chip uses this machine's calibration profile when there is one (tier 'local').
+    `kernels`: each row also carries its per-kernel rows (`engine.explain.kernel_rows`)."""
+    from perfgraph.engine.explain import kernel_rows
+
     from perfgraph.engine.model_mapping import map_model
     from perfgraph.engine.overlay import comparison_row
 
     rows = []
     for hw in chips:
+        profile = local_profile(hw)
         for p in precisions:
             for mg in graphs:
-                mm = map_model(mg, hw, p)
+                mm = map_model(mg, hw, p, runtime=runtime, rules=rules, profile=profile)
                 rows.append({"model": mg.info.id, **comparison_row(mm, hw), **_fill(mm)})
+                if kernels:
+                    rows[-1]["kernel_rows"] = kernel_rows(mm, mm_graph(mg, mm))
     return rows
+
+
+def mm_graph(mg, mm):
+    """The graph whose subgraphs `mm`'s kernels are (the eager runtime maps one kernel per op)."""
+    if mm.runtime == "eager" and len(mm.kernels) != len(mg.subgraphs):
+        from perfgraph.engine.runtime import eager_graph
+
+        return eager_graph(mg)
+    return mg
+
+
+def local_profile(hw):
+    """The calibration profile of this machine for the `local` chip (at its core count), else None."""
+    if hw.id != "local":
+        return None
+    from perfgraph.engine.calibrated import find_local_profile
+
+    profile, _ = find_local_profile(hw.unit_count)
+    return profile
 
 
 def _fill(mm) -> dict[str, Any]:
@@ -356,7 +407,7 @@ def saturation_summary(rows: list[dict[str, Any]], threshold: float = SATURATION
 
 
 def compare(model, batches, dtype, input_shape, params, weights, tracer, hardware, precision, saturation,
-            as_json, as_csv) -> None:
+            as_json, as_csv, runtime=None, rules=None, kernels=False) -> None:
     chips = parse_chips(hardware)
     precisions = parse_precisions(precision, dtype)
     _check_supported(chips, precisions)
@@ -366,13 +417,18 @@ def compare(model, batches, dtype, input_shape, params, weights, tracer, hardwar
     with output.status(f"tracing {model}"):
         for b in batches or (None,):
             graphs.append(build_graph(model, b, dtype, input_shape, params, weights, tracer))
-    rows = compare_rows(graphs, chips, precisions)
+    rows = compare_rows(graphs, chips, precisions, runtime=runtime, rules=rules, kernels=kernels)
     if not saturation:
         one = len(precisions) == 1 and all(r["precision"] == r["precision_used"] for r in rows)
         title = (f"{graphs[0].info.name}{' at ' + precisions[0] if one else ''} -- latency per batch: seq(uential), "
                  "conc(urrency-aware), crit(ical-path bound); inf/s: throughput; E/inf: energy per inference; "
                  "util: of peak; mem: peak memory (! = does not fit); mem-bd: memory-bound kernels")
         _emit(rows, as_json, as_csv, title, lambda r: _pretty_compare(r, not one))
+        if not (as_json or as_csv):
+            print_notes(rows)
+            print_explanations(rows)
+            if kernels:
+                print_kernel_tables(rows)
         return
     summaries = []
     for hw in chips:
@@ -405,6 +461,45 @@ def compare(model, batches, dtype, input_shape, params, weights, tracer, hardwar
             soft_wrap=True)
 
 
+def print_explanations(rows: list[dict[str, Any]]) -> None:
+    """Per row: what fits on chip and what streams over which link, and the energy split with each
+    figure's provenance (`engine.explain`)."""
+    for r in rows:
+        where = f"{r['hardware']} b{r['batch']} {r['precision']}"
+        if r.get("onchip"):
+            output.console.print(f"{where}: {r['onchip']}", soft_wrap=True, markup=False, highlight=False)
+        if r.get("energy_note"):
+            output.console.print(f"{where}: energy per batch {r['energy_note']}", soft_wrap=True, markup=False,
+                                 highlight=False)
+
+
+def _pretty_kernel(k: dict[str, Any]) -> dict[str, str]:
+    util = f"{k['utilization']:.0%}" if k["utilization"] is not None else f"- ({k['bound']})"
+    return {"#": str(k["index"]), "pattern": k["pattern"], "units": f"{k['units_allocated']}/{k['units_total']}",
+            "bound": k["bound"],
+            "par b·c·s": f"{k['parallelism_batch']}·{k['parallelism_channels']}·{k['parallelism_spatial']}",
+            "latency": fmt_time(k["latency_s"]), "util": util}
+
+
+def print_kernel_tables(rows: list[dict[str, Any]]) -> None:
+    """One table per chip x batch x precision: the `--kernels` view."""
+    for r in rows:
+        print_table([_pretty_kernel(k) for k in r.get("kernel_rows", [])],
+                    title=f"{r['model']} on {r['hardware']} ({r['precision']}, {r['runtime']}): kernels -- units "
+                          "allocated/total, parallelism batch·channels·spatial, util only for compute-bound kernels")
+
+
+def print_notes(rows: list[dict[str, Any]]) -> None:
+    """What each prediction assumed, and what its tier was validated at, once per distinct line."""
+    lines: dict[str, None] = {}
+    for r in rows:
+        for note in r.get("notes", []):
+            lines[f"{r['hardware']}: {note}"] = None
+        lines[f"{r['hardware']}: {r['tier_note']}"] = None
+    for line in lines:
+        output.console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
 # -- perfgraph map ----------------------------------------------------------------------------------------
 @cli.command("map")
 @click.argument("models", nargs=-1, required=True)
@@ -417,15 +512,17 @@ def compare(model, batches, dtype, input_shape, params, weights, tracer, hardwar
               help="Re-ingest the models first (this drops every overlay already stored on them).")
 @neo4j_options
 @click.option("--json", "as_json", is_flag=True, help="Print the per-overlay results as JSON.")
+@runtime_options
 def map_cmd(models, batch, dtype, input_shape, params, weights, tracer, hardware, precision, replace, uri, user,
-            password, database, as_json):
+            password, database, home, as_json, runtime, conv_tf32, matmul_precision):
     """Map MODELS onto chips and write the results into Neo4j as an overlay.
 
     For every model and --batch, the model traced at that batch is ingested if it is not stored yet (its id
     carries the batch: resnet18:b8:3x224x224:fp32); then, per chip and precision, one transaction MERGEs the
     (:Hardware) node and writes (:Model)-[:MAPPED_TO]->(:Hardware) and one (:Subgraph)-[:MAPPED_TO]->
-    (:Hardware) per kernel, with batch, precision, latency_s, energy_j, utilization, units and bound.
-    Re-running replaces the overlay with the same (model, chip, batch, precision).
+    (:Hardware) per kernel, with batch, precision, runtime, tier, latency_s, energy_j, utilization, units
+    and bound (an eager mapping's per-op kernels are summed onto the stored kernel that holds each op).
+    Re-running replaces the overlay with the same (model, chip, batch, precision, runtime).
 
     \b
     Examples:
@@ -439,7 +536,7 @@ def map_cmd(models, batch, dtype, input_shape, params, weights, tracer, hardware
     chips = parse_chips(hardware)
     precisions = parse_precisions(precision, dtype)
     _check_supported(chips, precisions)
-    store = open_store(uri, user, password, database)
+    store = open_store(uri, user, password, database, home)
     rows = []
     try:
         jobs = [(m, b) for m in models for b in (batch or (None,))]
@@ -450,10 +547,12 @@ def map_cmd(models, batch, dtype, input_shape, params, weights, tracer, hardware
                 state = store.ingest(mg, replace=replace)
                 for hw in chips:
                     for p in precisions:
-                        mm = map_model(mg, hw, p)
+                        mm = map_model(mg, hw, p, runtime=runtime, rules=rules_from(conv_tf32, matmul_precision),
+                                       profile=local_profile(hw))
                         res = write_overlay(store, mm, hw)
                         rows.append({"model": mg.info.id, "ingest": state, "hardware": hw.id, "batch": mm.batch,
-                                     "precision": mm.precision, "overlay": res["result"],
+                                     "precision": mm.precision, "runtime": mm.runtime, "tier": mm.tier,
+                                     "overlay": res["result"],
                                      "subgraphs": res["subgraphs"], "latency_s": mm.latency_sequential_s,
                                      "throughput_per_s": mm.throughput_per_s,
                                      "energy_per_inference_j": mm.energy_per_sample_j})
@@ -463,7 +562,8 @@ def map_cmd(models, batch, dtype, input_shape, params, weights, tracer, hardware
         click.echo(json.dumps(rows, indent=2))
     else:
         print_table([{"model": r["model"], "model in store": r["ingest"], "chip": r["hardware"],
-                            "prec": r["precision"], "overlay": r["overlay"], "kernels": r["subgraphs"],
+                            "prec": r["precision"], "runtime": r["runtime"], "tier": r["tier"],
+                            "overlay": r["overlay"], "kernels": r["subgraphs"],
                             "latency": fmt_time(r["latency_s"]), "inf/s": si(r["throughput_per_s"]),
                             "energy/inf": fmt_energy(r["energy_per_inference_j"])} for r in rows],
                           title=f"{len(rows)} overlays in {store.uri}")

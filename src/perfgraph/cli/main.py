@@ -10,6 +10,7 @@ import warnings
 import click
 
 from perfgraph.cli import output
+from perfgraph.cli.options import rules_from, runtime_options
 
 # Exceptions whose message is already one clear line for the user.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, RuntimeError, OSError, LookupError, ImportError)
@@ -75,6 +76,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug or bool(os.environ.get("PERFGRAPH_DEBUG"))
+    from perfgraph.ingest import limits
+
+    limits.reset()  # one command, one set of trace limits (tests run many commands in one process)
     if not ctx.obj["debug"]:
         warnings.filterwarnings("ignore")
 
@@ -94,6 +98,35 @@ class BatchList(click.ParamType):
         if not out or min(out) < 1:
             self.fail(f"batch sizes must be integers >= 1, got {value!r}", param, ctx)
         return tuple(dict.fromkeys(out))
+
+
+def _set_limit(ctx, param, value):
+    """--max-memory / --max-ops / --trace-timeout: stored as the trace limits of this command."""
+    if value is None:
+        return
+    from perfgraph.ingest import limits
+
+    if param.name == "max_memory":
+        try:
+            limits.configure(max_memory_bytes=limits.parse_size(value))
+        except limits.LimitError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    elif param.name == "max_ops":
+        limits.configure(max_ops=value)
+    else:
+        limits.configure(timeout_s=value)
+
+
+def limit_options(f):
+    """Bounds on tracing a model (see ingest/limits.py), for every command that traces one."""
+    f = click.option("--trace-timeout", type=click.FloatRange(min=0, min_open=True), expose_value=False,
+                     callback=_set_limit, metavar="SECONDS",
+                     help="Stop a forward pass running longer than this [default: 600].")(f)
+    f = click.option("--max-ops", type=click.IntRange(min=1), expose_value=False, callback=_set_limit,
+                     help="Stop a forward pass executing more ATen ops than this [default: 200000].")(f)
+    f = click.option("--max-memory", expose_value=False, callback=_set_limit, metavar="SIZE",
+                     help="Memory the real-tensor tracer may use, e.g. 8GB [default: half this machine's].")(f)
+    return f
 
 
 def model_options(f=None, *, batch_list: bool = False):
@@ -118,7 +151,7 @@ def model_options(f=None, *, batch_list: bool = False):
                      help="torchvision weights whose eval size and published figures to use (default: DEFAULT).")(f)
     f = click.option("--tracer", type=click.Choice(["auto", "meta", "real"]), default="auto", show_default=True,
                      help="meta: fake tensors, no compute; real: CPU tensors; auto: meta, then real.")(f)
-    return f
+    return limit_options(f)
 
 
 def build_graph(model: str, batch: int, dtype: str, input_shape: str | None, params: tuple[str, ...],
@@ -127,7 +160,8 @@ def build_graph(model: str, batch: int, dtype: str, input_shape: str | None, par
     from perfgraph.ingest.sources import parse_params, parse_shape
 
     return analyze_graph(
-        model, batch=batch, dtype=dtype.lower(), input_shape=parse_shape(input_shape) if input_shape else None,
+        model, batch=batch, dtype=dtype.lower(),
+        input_shape=None if input_shape is None else parse_shape(input_shape),
         params=parse_params(params), weights=weights, tracers=None if tracer == "auto" else (tracer,))
 
 
@@ -145,8 +179,17 @@ def build_graph(model: str, batch: int, dtype: str, input_shape: str | None, par
                    "smallest batch that saturates each chip.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or the comparison rows) as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="With --hardware: print the comparison rows as CSV.")
+@click.option("--kernels", is_flag=True,
+              help="With --hardware: also a per-kernel table per chip x batch (pattern, units allocated of total, "
+                   "bound, parallelism batch·channels·spatial, latency, utilisation); with --json, in each row.")
+@click.option("--phase", type=click.Choice(["prefill", "decode"]), default=None,
+              help="hf: decoders: trace the prefill (prompt = -p seq_len) or one decode step at --context with a "
+                   "KV cache (see `perfgraph llm`).")
+@click.option("--context", default=512, show_default=True, type=click.IntRange(min=1),
+              help="With --phase decode: tokens already in the KV cache.")
+@runtime_options
 def analyze(model, batch, dtype, input_shape, params, weights, tracer, top, hardware, precision, saturation,
-            as_json, as_csv):
+            as_json, as_csv, kernels, phase, context, runtime, conv_tf32, matmul_precision):
     """Trace MODEL, fuse it into kernels and print its cost summary (no server needed).
 
     MODEL is a torchvision name (resnet18), hf:NAME (hf:gpt2, hf:bert-base, hf:llama-7b), synthetic:NAME
@@ -164,16 +207,25 @@ def analyze(model, batch, dtype, input_shape, params, weights, tracer, top, hard
       perfgraph analyze my_models.py:make_net --input-shape 1,3,128,128
       perfgraph analyze resnet50 --hardware h100,tpu-v4,kpu-t256 --batch 1,8,64 --precision bf16
       perfgraph analyze resnet18 --hardware h100 --saturation
+      perfgraph analyze resnet50 --hardware edge-tpu --precision int8 --kernels
+      perfgraph analyze resnet18 --hardware jetson-orin-agx-64gb --runtime eager
+      perfgraph analyze hf:llama-7b --phase decode --context 2048 --batch 8
     """
     from perfgraph.analysis import summarize
 
+    if phase:
+        from perfgraph.cli.llm_cmds import analyze_phase
+
+        analyze_phase(model, phase, batch, params, context, hardware, top, as_json)
+        return
     if hardware:
         from perfgraph.cli.hardware_cmds import compare
 
         compare(model, batch, dtype, input_shape, params, weights, tracer, hardware, precision, saturation,
-                as_json, as_csv)
+                as_json, as_csv, runtime=runtime, rules=rules_from(conv_tf32, matmul_precision), kernels=kernels)
         return
-    for flag, given in (("--precision", precision), ("--saturation", saturation), ("--csv", as_csv)):
+    for flag, given in (("--precision", precision), ("--saturation", saturation), ("--csv", as_csv),
+                        ("--kernels", kernels)):
         if given:
             raise click.UsageError(f"{flag} needs --hardware")
     if batch and len(batch) > 1:
@@ -225,6 +277,7 @@ def _register_commands() -> None:
     from perfgraph.cli import check_cmds, sweep_cmds  # noqa: F401
     from perfgraph.cli import measure_cmds  # noqa: F401
     from perfgraph.cli import report_cmds  # noqa: F401
+    from perfgraph.cli import llm_cmds  # noqa: F401
     from perfgraph.cli.neo4j_cmd import neo4j
 
     cli.add_command(neo4j)

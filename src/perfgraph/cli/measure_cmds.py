@@ -236,7 +236,7 @@ def validate(models, batches, threads, runs, warmup, rounds, dtype, params, inpu
                                f"not {threads}: pass --threads {profile.device.get('threads')} or calibrate again")
     device = "cuda" if profile.device.get("kind") == "cuda" else "cpu"
     pp = parse_params(params)
-    shape = parse_shape(input_shape) if input_shape else None
+    shape = None if input_shape is None else parse_shape(input_shape)
     rows = []
     jobs = [(m, b) for m in models for b in bs]
     later: list[list] = [[] for _ in jobs]

@@ -90,6 +90,7 @@ def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, sh
                         extra_conf=bg.browser_settings(port) if port else None)
     except ns.Neo4jServerError as exc:
         raise _fail(exc) from None
+    ns.record_started(info.home)  # `ingest` / `query` without --uri or --home use this server
     guide = None
     if port:
         try:
@@ -109,6 +110,8 @@ def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, sh
     click.echo(f"  APOC:        {'yes' if info.apoc else 'no'}")
     if guide:
         click.echo(f"  Guide:       opens after you connect in the Browser; or type  :guide {guide['url']}")
+    click.echo(f"  Use it:      perfgraph ingest resnet18 --home {info.home}   "
+               "(--home may be left out while this is the last server started)")
     click.echo(f"  Stop with:   perfgraph neo4j stop{_home_arg(home)}")
 
 

@@ -7,16 +7,25 @@ import sys
 from typing import Any, Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# No emoji codes (`hf:llama:` would print a llama): model names and paths are the user's text. For the same
+# reason user strings never go through rich markup: tables take them as `Text`, messages through `escape`.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def one_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     text = lines[0] if lines else type(exc).__name__
     return text if len(text) <= 400 else text[:397] + "..."
+
+
+def plural(n: int, word: str) -> str:
+    """plural(1, 'subgraph') -> '1 subgraph'; plural(3, 'subgraph') -> '3 subgraphs'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def human(n: float, unit: str = "") -> str:
@@ -31,7 +40,7 @@ def human(n: float, unit: str = "") -> str:
 def status(message: str):
     """A spinner on a terminal for work slower than a second; silent when output is piped."""
     if err_console.is_terminal:
-        with err_console.status(message):
+        with err_console.status(escape(message)):
             yield
     else:
         yield
@@ -47,20 +56,20 @@ def progress(total: int, what: str):
 
         def advance_plain(label: str) -> None:
             count[0] += 1
-            err_console.print(f"[{count[0]}/{total}] {what} {label}")
+            err_console.print(f"[{count[0]}/{total}] {what} {label}", markup=False)
 
         yield advance_plain
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[label]}"), console=err_console, transient=False) as bar:
-        task = bar.add_task(what, total=total, label="")
+        task = bar.add_task(escape(what), total=total, label="")
         started = [False]
 
         def advance(label: str) -> None:
             if started[0]:
                 bar.advance(task)
             started[0] = True
-            bar.update(task, label=label)
+            bar.update(task, label=escape(label))
 
         yield advance
         if started[0]:
@@ -68,7 +77,7 @@ def progress(total: int, what: str):
 
 
 def print_summary(s: dict[str, Any]) -> None:
-    table = Table(title=f"{s['model']}  (batch {s['batch']}, {s['dtype']}, input {s['input_shape']})",
+    table = Table(title=Text(f"{s['model']}  (batch {s['batch']}, {s['dtype']}, input {s['input_shape']})"),
                   show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
@@ -78,20 +87,22 @@ def print_summary(s: dict[str, Any]) -> None:
         ("FLOPs", f"{human(s['flops'])}  ({s['flops']:,})"),
     ]
     if "published_macs" in s:
-        rows.append(("published MACs", f"{human(s['published_macs'])}  (ours / published = {s['macs_ratio']:.4f})"))
+        rows.append(("published MACs", f"{human(s['published_macs'])} per sample  (ours per sample / published = "
+                                       f"{s['macs_ratio']:.4f})"))
     rows += [
         ("ops", f"{s['ops']:,}"),
         ("subgraphs (kernels)", f"{s['subgraphs']:,}"),
         ("depth (stages)", str(s["depth"])),
-        ("widest stage", f"stage {s['widest_stage']}: {s['width']} subgraphs"),
+        ("widest stage", f"stage {s['widest_stage']}: {plural(s['width'], 'subgraph')}"),
         ("external bytes", human(s["external_bytes"], "B")),
         ("bytes before fusion", human(s["op_bytes"], "B")),
         ("intensity", f"{s['intensity']:.2f} FLOP/B"),
-        ("critical path", f"{s['critical_path_length']} subgraphs, {human(s['critical_path_flops'])}FLOPs"),
+        ("critical path", f"{plural(s['critical_path_length'], 'subgraph')}, {human(s['critical_path_flops'])}FLOPs"),
         ("tracer", s["tracer"]),
     ]
+    rows += [("assumed", text) for text in s.get("assumptions", [])]
     for what, value in rows:
-        table.add_row(what, value)
+        table.add_row(what, Text(value))
     console.print(table)
     if s["heaviest_subgraphs"]:
         print_rows([{"#": h["index"], "pattern": h["pattern"], "stage": h["stage"], "MACs": human(h["macs"]),
@@ -99,7 +110,7 @@ def print_summary(s: dict[str, Any]) -> None:
                      "FLOP/B": f"{h['intensity']:.1f}"} for h in s["heaviest_subgraphs"]],
                    title="heaviest subgraphs")
     if s["uncosted_ops"]:
-        console.print(f"[yellow]uncosted ops (no FLOP formula, counted as 0):[/] {', '.join(s['uncosted_ops'])}")
+        console.print(f"[yellow]uncosted ops (no FLOP formula, counted as 0):[/] {escape(', '.join(s['uncosted_ops']))}")
 
 
 def print_rows(rows: Iterable[dict[str, Any]], title: str | None = None) -> None:
@@ -107,11 +118,11 @@ def print_rows(rows: Iterable[dict[str, Any]], title: str | None = None) -> None
     if not rows:
         console.print("(no rows)")
         return
-    table = Table(title=title, title_justify="left")
+    table = Table(title=None if title is None else Text(title), title_justify="left")
     for key in rows[0]:
-        table.add_column(str(key), overflow="fold")
+        table.add_column(Text(str(key)), overflow="fold")
     for row in rows:
-        table.add_row(*[_cell(v) for v in row.values()])
+        table.add_row(*[Text(_cell(v)) for v in row.values()])
     console.print(table)
 
 

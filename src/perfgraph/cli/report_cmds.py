@@ -10,6 +10,7 @@ import click
 
 from perfgraph.cli import output
 from perfgraph.cli.main import cli, model_options
+from perfgraph.cli.options import rules_from, runtime_options
 
 
 def _default_name(model: str, suffix: str) -> str:
@@ -30,7 +31,9 @@ def _default_name(model: str, suffix: str) -> str:
               help="HTML file to write [default: MODEL-report.html in the current directory].")
 @click.option("--png-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the plots as PNG files into this directory.")
-def report(model, batch, dtype, input_shape, params, weights, tracer, hardware, precision, out, png_dir):
+@runtime_options
+def report(model, batch, dtype, input_shape, params, weights, tracer, hardware, precision, out, png_dir, runtime,
+           conv_tf32, matmul_precision):
     """Write a self-contained HTML report for MODEL: summary, per-chip latency and energy, a roofline per
     chip with every kernel on it, the kernel DAG by stage with its critical path, and the kernel table.
 
@@ -48,9 +51,10 @@ def report(model, batch, dtype, input_shape, params, weights, tracer, hardware, 
     _load_chips(chips)  # an unknown chip or a broken spec file fails before tracing
     out = out or Path(_default_name(model, "-report.html"))
     with output.status(f"tracing {model}"):
-        rep = analyze(model, batch=batch, dtype=dtype.lower(), input_shape=parse_shape(input_shape) if input_shape
-                      else None, params=parse_params(params), hardware=chips or None,
-                      precision=precision.lower() if precision else None, weights=weights, tracer=tracer)
+        rep = analyze(model, batch=batch, dtype=dtype.lower(),
+                      input_shape=None if input_shape is None else parse_shape(input_shape), params=parse_params(params), hardware=chips or None,
+                      precision=precision.lower() if precision else None, weights=weights, tracer=tracer,
+                      runtime=runtime, rules=rules_from(conv_tf32, matmul_precision))
     with output.status("plotting"):
         written = write_report(rep, str(out), str(png_dir) if png_dir else None)
     click.echo(f"wrote {written['html']} ({written['bytes'] / 1e3:.0f} kB)")

@@ -11,6 +11,8 @@ import click
 
 from perfgraph.cli import output
 from perfgraph.cli.main import cli
+from perfgraph.cli.options import RUNTIME_HELP
+from perfgraph.engine.runtime import RUNTIMES
 
 
 @contextlib.contextmanager
@@ -24,7 +26,7 @@ def _completions(total: int, what: str):
 
         def plain(label: str) -> None:
             count[0] += 1
-            output.err_console.print(f"[{count[0]}/{total}] {what} {label}")
+            output.err_console.print(f"[{count[0]}/{total}] {what} {label}", markup=False)
 
         yield plain
         return
@@ -36,7 +38,7 @@ def _completions(total: int, what: str):
         task = bar.add_task(what, total=total, label="")
 
         def done(label: str) -> None:
-            bar.update(task, advance=1, label=label)
+            bar.update(task, advance=1, label=output.escape(label))
 
         yield done
 
@@ -111,10 +113,13 @@ def _split(values: tuple[str, ...]) -> list[str]:
                    "external_bytes, intensity, depth, width, latency, throughput, energy, utilization, memory.")
 @click.option("--x", "x_axis", default=None, metavar="AXIS",
               help="Axis for the plot's x (a swept parameter or batch) [default: the first swept one].")
+@click.option("--max-points", default=None, type=click.IntRange(min=0), metavar="N",
+              help="Refuse a grid of more than N points [default: 1000; 0: no cap].")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the results as CSV.")
+@click.option("--runtime", default="eager", show_default=True, type=click.Choice(RUNTIMES), help=RUNTIME_HELP)
 def sweep(model, params, batches, hardware, precision, dtype, input_shape, weights, tracer, jobs, out_dir, resume,
-          overwrite, plots, x_axis, as_json, as_csv):
+          overwrite, plots, x_axis, max_points, as_json, as_csv, runtime):
     """Analyse MODEL over every combination of parameter values and batch sizes.
 
     Each point is traced and costed on its own (in parallel with --jobs) and, with --hardware, mapped onto
@@ -146,13 +151,19 @@ def sweep(model, params, batches, hardware, precision, dtype, input_shape, weigh
     chips = sw.validate_chips(_split(hardware), precision)
     spec = sw.SweepSpec(model=model, axes=sw.parse_axes(params), batches=sw.parse_int_list(batches, "batch"),
                         hardware=chips, precision=precision, dtype=dtype.lower(),
-                        input_shape=parse_shape(input_shape) if input_shape else None, weights=weights,
-                        tracer=tracer)
+                        input_shape=None if input_shape is None else parse_shape(input_shape), weights=weights,
+                        tracer=tracer, runtime=runtime)
     for m in plots:
         if sw.METRICS[sw.metric_key(m)].per_chip and not chips:
             raise sw.SweepError(f"--plot {m} is predicted per chip: add --hardware (e.g. -H h100-sxm)")
     if plots and not spec.swept():
         raise sw.SweepError("--plot needs a swept axis: give some --param or --batch more than one value")
+    if x_axis is not None:  # checked now, not after every point has run
+        if not plots:
+            raise sw.SweepError("--x sets the plot's x axis: add --plot METRIC")
+        sw.x_column(spec, x_axis)
+    max_points = sw.MAX_POINTS if max_points is None else max_points
+    sw.check_size(spec, max_points)
     out = Path(out_dir or Path("sweeps") / (re.sub(r"[^A-Za-z0-9_.-]+", "_", model).strip("_") or "model"))
 
     state = {}
@@ -171,7 +182,7 @@ def sweep(model, params, batches, hardware, precision, dtype, input_shape, weigh
     with contextlib.ExitStack() as stack:
         try:
             result = sw.run_sweep(spec, out, jobs=jobs, resume=resume, overwrite=overwrite, on_start=on_start,
-                                  on_point=on_point)
+                                  on_point=on_point, max_points=max_points)
         except sw.SweepInterrupted as exc:
             stack.close()
             click.echo(str(exc), err=True)

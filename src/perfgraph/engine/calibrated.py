@@ -302,6 +302,14 @@ def default_profile_path(threads: int | None = None, device: str = "cpu", device
     return base / f"local-{int(threads)}t.json"
 
 
+def find_local_profile(threads: int) -> "tuple[CalibrationProfile | None, Path]":
+    """This machine's CPU profile for `threads` (`perfgraph calibrate --threads N`), or None, and its path."""
+    path = default_profile_path(threads)
+    if not path.is_file():
+        return None, path
+    return CalibrationProfile.load(path), path
+
+
 # --------------------------------------------------------------------------------------- op -> features
 
 # Elementwise op families, by ATen base name (the packet: `aten.relu_.default` -> `relu_`).

@@ -115,6 +115,13 @@ class KernelMapping:
         return self.flops / (self.latency_s * peak) if self.latency_s > 0 and peak > 0 else 0.0
 
     @property
+    def compute_utilization(self) -> float | None:
+        """The mapping efficiency, reported only for a compute-bound kernel: a kernel bound by memory or
+        launch overhead is not limited by how well it fills the units, so its efficiency is no utilisation
+        (None; the bound names what limits it)."""
+        return self.utilization if self.bound == "compute" and self.flops > 0 else None
+
+    @property
     def padding_waste(self) -> float:
         return float(self.details.get("padding_waste", 0.0))
 
@@ -318,12 +325,15 @@ def finish(
     bytes_by_level: dict[str, float], bandwidth_by_level: dict[str, float], units_allocated: int,
     utilization: float, overhead_s: float, peak: float, details: dict[str, Any],
     path_times_s: dict[str, float] | None = None, latency_exposed_s: float = 0.0,
+    pj_per_byte_by_level: dict[str, float] | None = None,
 ) -> KernelMapping:
     """Apply the roofline and the energy model (module docstring) to a mapping's numbers.
 
     `path_times_s` adds transfer times of paths whose bytes are already counted at a level (they bound the
     latency like a level does, but carry no bytes or energy of their own).  `latency_exposed_s` is memory
-    latency the kernel cannot overlap (added to the steady-state time; default 0)."""
+    latency the kernel cannot overlap (added to the steady-state time; default 0).  `pj_per_byte_by_level`
+    overrides a level's energy per byte (a level whose spec gives none, costed at a stated stand-in);
+    the memory energy per level lands in ``details["energy_memory_by_level_j"]``."""
     util = min(max(float(utilization), 1e-12), 1.0)
     compute = flops / peak if (flops > 0 and peak > 0) else 0.0
     effective = compute / util if compute > 0 else 0.0
@@ -345,10 +355,14 @@ def finish(
     else:
         bound = "compute"
     e_compute = flops * hw.pj_per_flop[precision_used] * 1e-12
-    e_memory = sum(b * hw.pj_per_byte(name) * 1e-12 for name, b in bytes_by_level.items())
+    pj = dict(pj_per_byte_by_level or {})
+    e_by_level = {name: b * pj.get(name, hw.pj_per_byte(name)) * 1e-12 for name, b in bytes_by_level.items()}
+    e_memory = sum(e_by_level.values())
     e_static = hw.static_w * latency
     details = dict(details)
     details.setdefault("peak_flops", peak)
+    details["energy_memory_by_level_j"] = e_by_level
+    details["level_bytes"] = {name: float(b) for name, b in bytes_by_level.items()}
     return KernelMapping(
         subgraph_index=sg.index, subgraph_uid=sg.uid, hardware_id=hw.id, precision=precision,
         precision_used=precision_used, kernel=kernel, flops=int(flops),

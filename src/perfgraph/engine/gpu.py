@@ -6,7 +6,9 @@ thread-block tiles of TILE_M x TILE_N (128 x 128, the CUTLASS/cuBLAS default ten
 tile is used for the CUDA-core FP32 path), each block computing its tile over K in TILE_K slices:
 
     blocks        = batch x groups x ceil(M / 128) x ceil(N / 128)     (x split_k, below; a dim <= 64
-                                                                     gets a 64-wide tile)
+                                                                     gets a 64-wide tile; a dim > 64 may
+                                                                     too: tile and split-K are chosen
+                                                                     together, the fastest of each combination)
     blocks_per_sm = min(max_blocks_per_sm,
                         max_threads_per_sm // 256,                     256 threads (8 warps) per block
                         registers_per_sm // (256 x 128),               128 registers per thread
@@ -24,9 +26,20 @@ none is published).  Why: a tile pipeline never keeps the tensor cores busy 100 
 epilogue, shared-memory and issue limits) and clocks drop under sustained tensor load and power caps; a
 measured best case folds all of that in, and no kernel of any shape does better.
 
-Small GEMMs whose grid cannot fill the SMs are split along K (split-K, as cuBLAS does):
-``split = min(slots // blocks, K // 256)``; the partial sums cost an extra fp32 write + read of the output
-and a second launch.  Compute time is ``flops / (peak x utilization)``.
+Small GEMMs whose grid cannot fill the SMs may be split along K (split-K, as cuBLAS does): every factor
+from 1 to ``min(slots // blocks, K // 256)`` is costed and the fastest is taken, so a split is used only when
+it is faster.  The partial sums cost an extra fp32 write + read of the output per split, reduced either by
+a second kernel (its own memory round trips and a back-to-back launch gap) or in place in the output
+buffer (cuBLASLt's ``CUBLASLT_REDUCTION_SCHEME_INPLACE``: no second kernel); both are costed.  Compute
+time is ``flops / (peak x utilization)``.
+
+**GEMV and skinny GEMMs** (M or N <= 8, below the smallest tensor-core MMA shape, with an arithmetic
+intensity under the ridge point peak / DRAM bandwidth -- e.g. the batch-1 classifier, M = 1) also get a
+streaming kernel on the CUDA cores (`map_skinny`), one thread per 16 bytes of the large operand, costed
+like a vector kernel -- bound by the bytes it moves; the faster of it and the best tiled GEMM is taken.
+Tiles: for a grid that cannot fill the SMs with the default tile, 128, 64, 32 or 16 wide per dimension,
+chosen with the split-K factor for the lowest latency (as a library's heuristics choose among its kernels),
+so a small problem is not stuck with a grid that a larger one beats.
 
 **Memory (`memory_model`).**  Every byte a kernel moves reaches the SMs through the L2, and each SM's
 L1 <- L2 load path has a finite width, so a kernel on ``u`` SMs can move at most ``u x per_sm`` bytes/s,
@@ -79,8 +92,10 @@ CUDA cores): they are mapped like vector kernels, one thread per output element.
 efficiency as above.  They run on the CUDA cores (`vector_flops`) and are normally bandwidth-bound; tiny
 ones are launch-overhead-bound.
 
-Overhead: one kernel launch (`overhead.launch_s`) per subgraph, two with split-K (each launch also pays
-its exposed memory latency, above).
+Overhead: one kernel launch (`overhead.launch_s`) per subgraph; with split-K the library enqueues the
+reduction kernel in the same call, which adds the device's back-to-back kernel gap
+(`engine.runtime.GRAPH_LAUNCH_S`, 1 us) rather than a second dispatch (each launch also pays its exposed
+memory latency, above).
 """
 
 from __future__ import annotations
@@ -95,6 +110,7 @@ from perfgraph.engine.common import (
     PRECISION_BYTES, GemmShape, KernelMapping, Residency, ceil_to, finish, output_elements, scaled_bytes,
     waves,
 )
+from perfgraph.engine.runtime import GRAPH_LAUNCH_S
 from perfgraph.graph import ModelGraph, Op, Subgraph
 from perfgraph.hardware.spec import HardwareSpec, MemoryLevel
 
@@ -105,7 +121,13 @@ THREADS_PER_BLOCK = 256
 REGS_PER_THREAD = 128
 PIPELINE_STAGES = 3
 SMALL_TILE = 64  # a GEMM dimension <= 64 gets a 64-wide tile instead of 128 (as library heuristics do)
+# narrower tiles a library also has, down to the tensor-core MMA's 16 rows (mma.m16n8k16)
+NARROW_TILES = (SMALL_TILE, 32, 16)
 SPLIT_K_MIN = 256  # each K split keeps at least this many reduction steps
+# A GEMM with M or N at most this is a GEMV / skinny GEMM: below the N = 8 of the smallest tensor-core MMA
+# shape (mma.m16n8k16, PTX ISA "Matrix shape"), libraries run it as a streaming GEMV kernel.
+SKINNY_DIM = 8
+SKINNY_VECTOR_BYTES = 16  # one 128-bit load per thread per step of a GEMV kernel
 VECTOR_BLOCK = 256
 
 
@@ -226,21 +248,96 @@ def gemm_blocks_per_sm(hw: HardwareSpec, elem_bytes: int) -> dict[str, int]:
     return limits
 
 
+def is_skinny(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
+              shape: GemmShape) -> bool:
+    """A GEMV or skinny GEMM: M or N below the smallest tensor-core MMA dimension (SKINNY_DIM) and an
+    arithmetic intensity below the chip's ridge point (peak / DRAM bandwidth) -- a streaming kernel."""
+    if min(shape.M, shape.N) > SKINNY_DIM or hw.dram_bandwidth <= 0:
+        return False
+    ext, _ = scaled_bytes(sg, ops, precision)
+    return ext > 0 and sg.flops / ext < hw.peak(prec_used) / hw.dram_bandwidth
+
+
+def map_skinny(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
+               shape: GemmShape, residency: Residency | None = None) -> KernelMapping:
+    """GEMV / skinny GEMM as a streaming kernel (module docstring): one thread per SKINNY_VECTOR_BYTES of
+    the large operand, on the CUDA cores, so it is costed by the bytes it moves."""
+    large = shape.batch * shape.groups * shape.K * max(shape.M, shape.N)
+    threads = max(math.ceil(large * PRECISION_BYTES[precision] / SKINNY_VECTOR_BYTES), 1)
+    km = map_vector(sg, ops, hw, precision, prec_used, residency, threads=threads)
+    km.kernel = "gemm"
+    km.details.update(rule="gpu.skinny", gemm=shape.as_dict(),
+                      note=f"GEMV / skinny GEMM (min(M, N) = {min(shape.M, shape.N)} <= {SKINNY_DIM}, intensity "
+                           "below the ridge point): a streaming kernel on the CUDA cores")
+    return km
+
+
 def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
              shape: GemmShape, residency: Residency | None = None) -> KernelMapping:
+    """A MAC kernel: the fastest of the tiled GEMM over its tiles and split-K factors (1 included: a split
+    is only taken when it is faster) and, for a GEMV / skinny GEMM, the streaming rule."""
+    best = map_skinny(sg, ops, hw, precision, prec_used, shape, residency) \
+        if is_skinny(sg, ops, hw, precision, prec_used, shape) else None
+    for tile in tiles_to_try(hw, prec_used, shape):
+        for split in split_k_candidates(hw, prec_used, shape, tile):
+            for scheme in (("kernel", "inplace") if split > 1 else ("kernel",)):
+                km = map_gemm_split(sg, ops, hw, precision, prec_used, shape, split, residency, tile, scheme)
+                if best is None or km.latency_s < best.latency_s:
+                    best = km
+    if best.details["rule"] == "gpu.gemm":
+        best.details["split_k_considered"] = list(split_k_candidates(hw, prec_used, shape,
+                                                                     tuple(best.details["tile"][:2])))
+    return best
+
+
+def tile_candidates(shape: GemmShape) -> list[tuple[int, int]]:
+    """Thread-block tiles a library chooses from, the default first: 128, 64, 32 or 16 wide in each
+    dimension (128 only for a dimension over 64); narrower tiles give a small grid more, smaller blocks."""
+    ms = [TILE_M, *NARROW_TILES] if shape.M > SMALL_TILE else list(NARROW_TILES)
+    ns = [TILE_N, *NARROW_TILES] if shape.N > SMALL_TILE else list(NARROW_TILES)
+    return [(m, n) for m in ms for n in ns]
+
+
+def tiles_to_try(hw: HardwareSpec, prec_used: str, shape: GemmShape) -> list[tuple[int, int]]:
+    """The default tile (128, or 64 for a dim <= 64); the narrower ones only when its grid cannot fill
+    the SMs -- libraries pick small tiles for small problems, not for GEMMs that fill the chip."""
+    candidates = tile_candidates(shape)
+    g = _grid(hw, prec_used, shape, candidates[0])
+    return candidates if g["blocks"] < g["slots"] else candidates[:1]
+
+
+def _grid(hw: HardwareSpec, prec_used: str, shape: GemmShape, tile: tuple[int, int] | None = None) -> dict[str, Any]:
+    tile_m, tile_n = tile or tile_candidates(shape)[0]
+    occ = gemm_blocks_per_sm(hw, PRECISION_BYTES[prec_used])
+    tiles_m, tiles_n = math.ceil(shape.M / tile_m), math.ceil(shape.N / tile_n)
+    return {"tile_m": tile_m, "tile_n": tile_n, "occ": occ, "slots": hw.unit_count * occ["blocks_per_sm"],
+            "tiles_m": tiles_m, "tiles_n": tiles_n, "blocks": shape.batch * shape.groups * tiles_m * tiles_n}
+
+
+def split_k_candidates(hw: HardwareSpec, prec_used: str, shape: GemmShape,
+                       tile: tuple[int, int] | None = None) -> range:
+    """Split-K factors worth trying: 1, and for a grid that cannot fill the SMs every factor up to
+    ``min(slots // blocks, K // SPLIT_K_MIN)`` (each split keeps at least SPLIT_K_MIN reduction steps)."""
+    g = _grid(hw, prec_used, shape, tile)
+    if g["blocks"] >= g["slots"] or shape.K < 2 * SPLIT_K_MIN:
+        return range(1, 2)
+    return range(1, max(1, min(g["slots"] // g["blocks"], shape.K // SPLIT_K_MIN)) + 1)
+
+
+def map_gemm_split(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
+                   shape: GemmShape, split: int, residency: Residency | None = None,
+                   tile: tuple[int, int] | None = None, scheme: str = "kernel") -> KernelMapping:
+    """The tiled GEMM with a given split-K factor and tile (default: 128 x 128, 64 for a dim <= 64).
+
+    `scheme`: how the split-K partials are reduced (cuBLASLt ``cublasLtReductionScheme_t``): "kernel" -- a
+    separate reduction kernel (COMPUTE_TYPE / OUTPUT_TYPE: its own fill and drain, a back-to-back launch
+    gap); "inplace" -- INPLACE, the splits accumulate into the output buffer in the L2 (same partial
+    traffic, no second kernel)."""
     sms = hw.unit_count
-    elem = PRECISION_BYTES[prec_used]
-    tile_m = TILE_M if shape.M > SMALL_TILE else SMALL_TILE
-    tile_n = TILE_N if shape.N > SMALL_TILE else SMALL_TILE
-    occ = gemm_blocks_per_sm(hw, elem)
+    g = _grid(hw, prec_used, shape, tile)
+    tile_m, tile_n, occ, slots = g["tile_m"], g["tile_n"], g["occ"], g["slots"]
     bps = occ["blocks_per_sm"]
-    slots = sms * bps
-    tiles_m = math.ceil(shape.M / tile_m)
-    tiles_n = math.ceil(shape.N / tile_n)
-    blocks = shape.batch * shape.groups * tiles_m * tiles_n
-    split = 1
-    if blocks < slots and shape.K >= 2 * SPLIT_K_MIN:
-        split = max(1, min(slots // blocks, shape.K // SPLIT_K_MIN))
+    tiles_m, tiles_n, blocks = g["tiles_m"], g["tiles_n"], g["blocks"]
     total_blocks = blocks * split
     n_waves, wave_eff = waves(total_blocks, slots)
     m_pad, n_pad = tiles_m * tile_m, tiles_n * tile_n
@@ -253,9 +350,19 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
     if split > 1:  # fp32 partial tiles written by every split and read back by the reduction
         split_buffer = float(split * shape.batch * shape.groups * shape.M * shape.N * 4)
         split_bytes = 2.0 * (split - 1) * shape.batch * shape.groups * shape.M * shape.N * 4
+    inplace = split > 1 and scheme == "inplace"
+    if inplace and (per_sm_bandwidth(hw) is None or last_level_cache(hw) is None):
+        # the partials accumulate in the output tile in the L2; a spec that models no L2 does not cost them
+        split_bytes = split_buffer = 0.0
     mem = memory_model(sg, ops, hw, precision, units, residency, split_bytes, split_buffer)
     scale = mem["scale"]
-    overhead = hw.launch_overhead_s * (2 if split > 1 else 1)
+    if inplace:  # no reduction kernel: no round trips of its own
+        parts = {k: v for k, v in mem["exposed"].items() if k not in ("reduction_s", "total_s")}
+        mem["exposed"] = {**parts, "total_s": sum(parts.values())}
+    # a reduction kernel is enqueued by the library in the same call: a back-to-back device gap, not a
+    # second framework dispatch
+    second = split > 1 and not inplace
+    overhead = hw.launch_overhead_s + (min(hw.launch_overhead_s, GRAPH_LAUNCH_S) if second else 0.0)
     peak = hw.peak(prec_used)
     return finish(
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="gemm", flops=sg.flops,
@@ -265,6 +372,7 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
         details={
             "rule": "gpu.gemm", "gemm": shape.as_dict(), "tile": [tile_m, tile_n, TILE_K],
             "tiles_m": tiles_m, "tiles_n": tiles_n, "blocks": total_blocks, "split_k": split,
+            "split_k_reduction": ("inplace" if inplace else "kernel") if split > 1 else "",
             "blocks_per_sm": bps, "occupancy_limits": occ, "slots": slots, "waves": n_waves,
             "wave_efficiency": wave_eff, "padding_efficiency": pad_eff, "padding_waste": 1.0 - pad_eff,
             "achievable_fraction": achievable,
@@ -276,10 +384,11 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
 
 
 def map_vector(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str,
-               prec_used: str, residency: Residency | None = None) -> KernelMapping:
+               prec_used: str, residency: Residency | None = None, threads: int | None = None) -> KernelMapping:
+    """One thread per output element (or `threads`, for a streaming GEMV) in 256-thread blocks."""
     sms = hw.unit_count
     elem = PRECISION_BYTES[precision]
-    threads = output_elements(sg, ops, elem)
+    threads = threads or output_elements(sg, ops, elem)
     blocks = math.ceil(threads / VECTOR_BLOCK)
     bps = max(1, min(_detail(hw, "max_blocks_per_sm", 32), _detail(hw, "max_threads_per_sm", 2048) // VECTOR_BLOCK))
     slots = sms * bps

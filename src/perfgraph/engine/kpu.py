@@ -26,9 +26,9 @@ import math
 from typing import Sequence
 
 from perfgraph.engine.common import (
-    PRECISION_BYTES, GemmShape, KernelMapping, ceil_to, finish, output_elements, scaled_bytes,
-    serving_level, waves,
+    PRECISION_BYTES, GemmShape, KernelMapping, ceil_to, finish, output_elements, waves,
 )
+from perfgraph.engine.placement import KernelPlacement, memory_details as _memory_details, scratchpad_memory
 from perfgraph.graph import Op, Subgraph
 from perfgraph.hardware.spec import HardwareSpec
 
@@ -39,7 +39,7 @@ def pe_array(hw: HardwareSpec) -> tuple[int, int]:
 
 
 def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
-             shape: GemmShape) -> KernelMapping:
+             shape: GemmShape, residency: KernelPlacement | None = None) -> KernelMapping:
     p_r, p_c = pe_array(hw)
     tiles = hw.unit_count
     blocks = shape.batch * shape.groups * math.ceil(shape.M / p_r) * math.ceil(shape.N / p_c)
@@ -47,35 +47,34 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
     pad_eff = (shape.M * shape.N) / (ceil_to(shape.M, p_r) * ceil_to(shape.N, p_c))
     pipe_eff = shape.K / (shape.K + p_r + p_c)
     utilization = wave_eff * pad_eff * pipe_eff
-    ws, scale = scaled_bytes(sg, ops, precision)
-    level, bw = serving_level(hw, ws, 1.0)  # DMA engines stream for all tiles
+    mem = scratchpad_memory(sg, ops, hw, precision, residency)  # DMA engines stream for all tiles
     return finish(
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="gemm", flops=sg.flops,
-        bytes_by_level={level.name: ws}, bandwidth_by_level={level.name: bw},
+        bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
+        pj_per_byte_by_level=mem["pj"],
         units_allocated=min(tiles, blocks), utilization=utilization, overhead_s=hw.launch_overhead_s,
         peak=hw.peak(prec_used),
         details={
             "rule": "kpu.output_stationary", "gemm": shape.as_dict(), "pe_array": [p_r, p_c],
             "blocks": blocks, "waves": n_waves, "wave_efficiency": wave_eff, "padding_efficiency": pad_eff,
-            "padding_waste": 1.0 - pad_eff, "pipeline_efficiency": pipe_eff, "serving_level": level.name,
-            "bytes_scale": scale,
+            "padding_waste": 1.0 - pad_eff, "pipeline_efficiency": pipe_eff, **_memory_details(mem),
         },
     )
 
 
 def map_vector(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str,
-               prec_used: str) -> KernelMapping:
+               prec_used: str, residency: KernelPlacement | None = None) -> KernelMapping:
     p_r, p_c = pe_array(hw)
     tiles = hw.unit_count
     elements = output_elements(sg, ops, PRECISION_BYTES[precision])
     tiles_used = min(tiles, math.ceil(elements / (p_r * p_c)))
     frac = tiles_used / tiles
-    ws, scale = scaled_bytes(sg, ops, precision)
-    level, bw = serving_level(hw, ws, 1.0)
+    mem = scratchpad_memory(sg, ops, hw, precision, residency)
     return finish(
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="vector", flops=sg.flops,
-        bytes_by_level={level.name: ws}, bandwidth_by_level={level.name: bw}, units_allocated=tiles_used,
+        bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
+        pj_per_byte_by_level=mem["pj"], units_allocated=tiles_used,
         utilization=frac, overhead_s=hw.launch_overhead_s, peak=hw.vector_peak(prec_used),
         details={"rule": "kpu.vector", "elements": elements, "tiles_used": tiles_used,
-                 "padding_waste": 0.0, "serving_level": level.name, "bytes_scale": scale},
+                 "padding_waste": 0.0, **_memory_details(mem)},
     )

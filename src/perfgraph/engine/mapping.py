@@ -37,15 +37,17 @@ DIRECT_DEPTHWISE_KINDS = ("GPU", "CPU")
 
 
 def map_subgraph(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str,
-                 residency: Residency | None = None) -> KernelMapping:
+                 residency: Residency | None = None, compute_precision: str | None = None) -> KernelMapping:
     """Map one subgraph onto `hw` at `precision` (fp32 | tf32 | fp16 | bf16 | int8).
 
     `ops` may be the whole model's op list (selected by `sg.op_indices`) or just the subgraph's ops.
     `residency`: what the schedule leaves in the last-level cache for this kernel (`common.Residency`,
     computed by `model_mapping.map_model`); used by the GPU rule; None = cold (everything from DRAM).
+    `compute_precision`: what the kernel computes in when that differs from its storage precision (PyTorch
+    runs fp32 convolutions as TF32 on GPUs that have it, `engine.runtime.PrecisionRules`).
     """
     precision = precision.lower()
-    prec_used = hw.resolve_precision(precision)
+    prec_used = hw.resolve_precision(compute_precision or precision)
     rule = RULES[hw.kind]
     sg_ops = select_ops(sg, ops)
     if sg.flops <= 0 and sg.external_bytes <= 0:

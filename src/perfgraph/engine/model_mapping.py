@@ -49,6 +49,14 @@ import networkx as nx
 from perfgraph.engine import gpu
 from perfgraph.engine.common import PRECISION_BYTES, KernelMapping, dtype_bytes
 from perfgraph.engine.mapping import RESIDENCY_KINDS, map_subgraph
+from perfgraph.engine.explain import energy_split
+from perfgraph.engine.placement import place_model, streamed_bytes
+from perfgraph.engine.measured import apply_measured, curves_for
+from perfgraph.engine.runtime import (
+    DEFAULT_RULES, GRAPH_LAUNCH_S, GRAPH_LAUNCH_SOURCE, PrecisionRules, Runtime, Timeline, eager_graph,
+    effective_runtime, is_sync, two_queue,
+)
+from perfgraph.engine.tiers import expected_error
 from perfgraph.graph import ModelGraph
 from perfgraph.hardware.spec import HardwareSpec
 from perfgraph.queries.embedded import critical_path, stages as compute_stages, subgraph_dag
@@ -80,14 +88,28 @@ class ModelMapping:
     achieved_fraction_of_peak: float  # total FLOPs / (sequential latency x peak)
     bound_counts: dict[str, int] = field(default_factory=dict)
     bound_time_s: dict[str, float] = field(default_factory=dict)
+    runtime: str = "compiled"  # eager | compiled | graph (engine.runtime), after the chip's own rule
+    tier: str = "spec"  # spec | microbench | local (engine.tiers)
+    expected_error: dict[str, Any] = field(default_factory=dict)  # engine.tiers.ExpectedError.as_dict()
+    timeline: dict[str, Any] = field(default_factory=dict)  # eager: the two-queue schedule (host/device, bound)
+    notes: list[str] = field(default_factory=list)  # what was assumed or changed, printed with the result
+    fused_subgraph_of: dict[int, int] = field(default_factory=dict)  # eager kernel -> the fused kernel it is in
+    placement: dict[str, Any] = field(default_factory=dict)  # engine.placement: fits on chip, streamed bytes
+    energy_split: dict[str, Any] = field(default_factory=dict)  # engine.explain.energy_split: by part, labelled
 
     @property
     def latency_s(self) -> float:
         return self.latency_sequential_s
 
+    @property
+    def bound_by(self) -> str:
+        """'host' or 'device' for an eager run (the two-queue timeline), '' otherwise."""
+        return str(self.timeline.get("bound", ""))
+
     def properties(self) -> dict[str, Any]:
-        """Flat properties for a (:Model)-[:MAPPED_TO]->(:Hardware) relationship."""
-        return {
+        """Flat properties for a (:Model)-[:MAPPED_TO]->(:Hardware) relationship (no nulls: an unvalidated
+        tier has no `expected_error` property)."""
+        props = {
             "batch": self.batch, "precision": self.precision, "latency_s": self.latency_sequential_s,
             "latency_concurrent_s": self.latency_concurrent_s, "critical_path_s": self.latency_critical_path_s,
             "energy_j": self.energy_per_batch_j, "energy_per_sample_j": self.energy_per_sample_j,
@@ -95,7 +117,10 @@ class ModelMapping:
             "peak_memory_bytes": self.peak_memory_bytes, "fits_in_memory": self.fits_in_memory,
             "utilization": self.achieved_fraction_of_peak, "flops": self.total_flops,
             "memory_bound_kernels": self.bound_counts.get("memory", 0), "kernels": len(self.kernels),
+            "runtime": self.runtime, "tier": self.tier,
+            "expected_error": self.expected_error.get("median_abs_error"), "bound_by": self.bound_by,
         }
+        return {k: v for k, v in props.items() if v is not None}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,15 +181,52 @@ def peak_memory(mg: ModelGraph, scale: float = 1.0) -> tuple[float, float, float
     return weights * scale, peak * scale, (weights + peak) * scale
 
 
-def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str,
-              stages: dict[int, int] | None = None) -> ModelMapping:
+def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str, stages: dict[int, int] | None = None, *,
+              runtime: str | Runtime = Runtime.COMPILED, rules: PrecisionRules | None = None,
+              profile: Any = None) -> ModelMapping:
+    """Map every kernel of `mg` onto `hw` at `precision` under `runtime` (module docstring).
+
+    runtime: 'eager' (PyTorch eager, one kernel per op, the two-queue host/device timeline), 'compiled' (the
+    fused kernels of the stored kernel graph, one launch each: this function's default, so that a mapping
+    lines up kernel for kernel with `mg.subgraphs`; the CLI and `perfgraph.analyze` default to eager) or
+    'graph' (fused kernels replayed, ~no launch cost);
+    TPUs and KPUs always run compiled (`engine.runtime`).  rules: PyTorch's fp32 precision rules (TF32
+    convolutions by default).  profile: a `engine.calibrated.CalibrationProfile` of this machine, used for
+    an eager prediction on the local CPU (tier 'local').
+
+    Raises:
+        ValueError: an unknown runtime; PrecisionNotSupportedError for a precision the chip lacks.
+    """
     precision = precision.lower()
+    rt, rt_note = effective_runtime(runtime, hw)
+    rules = rules or DEFAULT_RULES
+    notes = [rt_note] if rt_note else []
+    chip = hw
+    if rt is Runtime.GRAPH:
+        chip = hw.with_overrides({"overhead": {"launch_s": GRAPH_LAUNCH_S}}, source=GRAPH_LAUNCH_SOURCE)
+    graph = eager_graph(mg) if rt is Runtime.EAGER else mg
+    if graph is not mg:
+        stages = None
     scale = PRECISION_BYTES.get(precision, 4) / _traced_elem(mg)
-    residency = gpu.l2_residency(mg, hw, scale) if hw.kind in RESIDENCY_KINDS else {}
-    kernels = [map_subgraph(sg, mg.ops, hw, precision, residency.get(sg.index)) for sg in mg.subgraphs]
+    residency = gpu.l2_residency(graph, chip, scale) if chip.kind in RESIDENCY_KINDS else {}
+    plan = place_model(graph, chip, *peak_memory(graph, scale)[:2], scale)
+    residency = residency or plan.kernels  # TPU / KPU: what stays in the on-chip store (engine.placement)
+    curves = curves_for(chip)
+    measured_used = 0
+    kernels = []
+    for sg in graph.subgraphs:
+        computed_in = rules.compute_precision(sg.anchor_kind, precision, chip)
+        k = map_subgraph(sg, graph.ops, chip, precision, residency.get(sg.index),
+                         compute_precision=computed_in if computed_in != precision else None)
+        if curves is not None and k.kernel != "empty":
+            k, used = apply_measured(k, sg.anchor_kind, curves, chip.static_w)
+            measured_used += used
+        kernels.append(k)
+    if precision == "fp32" and chip.kind == "GPU" and any(k.precision_used == "tf32" for k in kernels):
+        notes.append(f"PyTorch precision rules: {rules.describe()}")
     by_index = {k.subgraph_index: k for k in kernels}
     if stages is None:
-        stages = compute_stages(mg)
+        stages = compute_stages(graph)
     stages = {n: stages.get(n, 0) for n in by_index}
     seq = sum(k.latency_s for k in kernels)
     stage_members: dict[int, list[KernelMapping]] = {}
@@ -179,20 +241,54 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str,
             sum(k.overhead_s for k in members),
         )
     conc = sum(stage_times.values())
-    cp = critical_path(mg, "latency", node_weights={n: k.latency_s for n, k in by_index.items()})
+    cp = critical_path(graph, "latency", node_weights={n: k.latency_s for n, k in by_index.items()})
     cp_len, cp_nodes = float(cp.total), cp.path
+    timeline: dict[str, Any] = {}
+    fused_of: dict[int, int] = {}
+    if rt is Runtime.EAGER:
+        dispatch = curves.dispatch_s if curves is not None and curves.dispatch_s else chip.launch_overhead_s
+        tl = eager_timeline(graph, kernels, chip, dispatch)
+        timeline = {**tl.as_dict(), "dispatch_s": dispatch,
+                    "dispatch_source": "calibration.dispatch_s" if curves is not None and curves.dispatch_s
+                    else "overhead.launch_s"}
+        for k, end, prev in zip(kernels, tl.finish_s, [0.0, *tl.finish_s[:-1]]):
+            k.details["timeline_s"] = end - prev  # this kernel's share of the run (for the overlay)
+        seq = tl.total_s
+        conc = seq  # one stream: eager ops run one after another
+        cp_len = min(cp_len, seq)
+        fused_of = fused_subgraph_map(mg, graph)
+        cp_nodes = list(dict.fromkeys(fused_of[n] for n in cp_nodes if n in fused_of))  # as stored kernels
+        stages = compute_stages(mg)
+    tier = "spec"
+    if profile is None and chip.id == "local":
+        notes.append("no calibration profile of this machine was given: a datasheet estimate "
+                     "(run `perfgraph calibrate` for a measured prediction)")
+    if profile is not None and chip.kind == "CPU" and rt is Runtime.EAGER:
+        from perfgraph.engine.calibrated import predict_model
+
+        predicted = predict_model(mg, profile, dtype=precision)
+        notes.append(f"latency from this machine's calibration profile ({predicted.profile_device or 'local'}); "
+                     "per-kernel figures stay the datasheet model")
+        seq = conc = predicted.latency_s
+        cp_len = min(cp_len, seq)
+        tier = "local"
+    elif measured_used:
+        tier = "microbench"
     batch = max(int(mg.info.batch or 1), 1)
-    energy = sum(k.energy_j for k in kernels)
     dynamic = sum(k.energy_compute_j + k.energy_memory_j for k in kernels)
+    energy = sum(k.energy_j for k in kernels) if rt is not Runtime.EAGER and tier != "local" \
+        else dynamic + chip.static_w * seq
     weights, act, total = peak_memory(mg, scale)
     flops = sum(k.flops for k in kernels)
-    peak = hw.peak(precision)
+    # Utilisation is against the fastest rate any kernel computed at (TF32 convolutions of an fp32 model).
+    peak = max([chip.peak(precision)] + [chip.peak(k.precision_used) for k in kernels if k.kernel == "gemm"])
     bound_counts: dict[str, int] = {}
     bound_time: dict[str, float] = {}
     for k in kernels:
         bound_counts[k.bound] = bound_counts.get(k.bound, 0) + 1
         bound_time[k.bound] = bound_time.get(k.bound, 0.0) + k.latency_s
-    return ModelMapping(
+    expected = expected_error(tier, chip.kind).as_dict()
+    mm = ModelMapping(
         model_id=mg.info.id, hardware_id=hw.id, precision=precision, batch=batch, kernels=kernels,
         stages=stages, latency_sequential_s=seq, latency_concurrent_s=conc, latency_critical_path_s=cp_len,
         critical_path=cp_nodes, stage_times_s=stage_times,
@@ -203,5 +299,38 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str,
         weights_bytes=weights, peak_activation_bytes=act, peak_memory_bytes=total,
         fits_in_memory=total <= hw.dram.capacity_bytes, total_flops=flops,
         achieved_fraction_of_peak=flops / (seq * peak) if seq > 0 and peak > 0 else 0.0,
-        bound_counts=bound_counts, bound_time_s=bound_time,
+        bound_counts=bound_counts, bound_time_s=bound_time, runtime=rt.value, tier=tier,
+        expected_error=expected, timeline=timeline, notes=notes, fused_subgraph_of=fused_of,
     )
+    mm.placement = {**plan.summary(), "streamed_bytes": streamed_bytes(kernels, plan.stream_level)}
+    mm.energy_split = energy_split(kernels, chip, seq)
+    return mm
+
+
+def eager_timeline(graph: ModelGraph, kernels: list[KernelMapping], hw: HardwareSpec, dispatch_s: float) -> Timeline:
+    """The two-queue schedule of eager kernels (`engine.runtime.two_queue`): the host pays `dispatch_s` per
+    launch; the device runs each kernel's time without its launch overhead, plus (GPU) the gap between
+    back-to-back kernels; a CPU computes what it dispatches (serial)."""
+    by_sg = {sg.index: sg for sg in graph.subgraphs}
+    host, device, syncs = [], [], []
+    gap = GRAPH_LAUNCH_S if hw.kind == "GPU" else 0.0
+    for k in kernels:
+        launches = 0 if k.kernel == "empty" else max(round(k.overhead_s / hw.launch_overhead_s), 1) \
+            if hw.launch_overhead_s > 0 else 1
+        host.append(launches * dispatch_s)
+        device.append(max(k.latency_s - k.overhead_s, 0.0) + (gap * launches))
+        sg = by_sg[k.subgraph_index]
+        syncs.append(any(is_sync(graph.ops[i]) for i in sg.op_indices))
+    return two_queue(host, device, syncs, serial=hw.kind == "CPU")
+
+
+def fused_subgraph_map(fused: ModelGraph, eager: ModelGraph) -> dict[int, int]:
+    """Eager kernel index -> index of the fused kernel (of `fused`) that holds its op."""
+    of_op = {i: sg.index for sg in fused.subgraphs for i in sg.op_indices}
+    out = {}
+    for sg in eager.subgraphs:
+        owners = [of_op[i] for i in sg.op_indices if i in of_op and eager.ops[i].kind not in ("view", "creation")]
+        owners = owners or [of_op[i] for i in sg.op_indices if i in of_op]
+        if owners:
+            out[sg.index] = owners[0]
+    return out

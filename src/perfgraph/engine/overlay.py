@@ -25,10 +25,14 @@ Nothing here imports torch or the Neo4j driver: the store is passed in.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from perfgraph.engine.common import KernelMapping
+from perfgraph.engine.explain import energy_line, onchip_line
 from perfgraph.engine.model_mapping import ModelMapping, map_model
+from perfgraph.engine.tiers import ExpectedError
 from perfgraph.graph import ModelGraph
 from perfgraph.hardware.spec import HardwareSpec
 
@@ -37,16 +41,18 @@ Key = tuple[str, str, int, str]  # (model id, hardware id, batch, precision)
 
 @dataclass
 class Overlay:
-    """Mapping results keyed by (model id, hardware id, batch, precision)."""
+    """Mapping results keyed by (model id, hardware id, batch, precision), all under one runtime."""
 
     entries: dict[Key, ModelMapping] = field(default_factory=dict)
     hardware: dict[str, HardwareSpec] = field(default_factory=dict)
     models: dict[str, ModelGraph] = field(default_factory=dict)
+    runtime: str = "compiled"  # engine.runtime: what every entry is mapped under (TPU/KPU: always compiled)
+    rules: Any = None  # engine.runtime.PrecisionRules (None: PyTorch's defaults)
 
     def add(self, mg: ModelGraph, hw: HardwareSpec, precision: str) -> ModelMapping:
-        """Map `mg` onto `hw` at `precision` (and at the batch `mg` was traced at); replaces an entry
-        with the same key."""
-        mm = map_model(mg, hw, precision)
+        """Map `mg` onto `hw` at `precision` (and at the batch `mg` was traced at) under the overlay's
+        runtime; replaces an entry with the same key."""
+        mm = map_model(mg, hw, precision, runtime=self.runtime, rules=self.rules)
         self.put(mg, hw, mm)
         return mm
 
@@ -109,9 +115,43 @@ def hardware_properties(hw: HardwareSpec) -> dict[str, Any]:
 
 
 def subgraph_rows(mm: ModelMapping) -> list[dict[str, Any]]:
-    """One row per kernel: the subgraph's uid (unique-constraint lookup) and the relationship's properties."""
-    return [{"uid": k.subgraph_uid, "index": k.subgraph_index, "props": {**k.properties(), "batch": int(mm.batch)}}
-            for k in sorted(mm.kernels, key=lambda k: k.subgraph_index)]
+    """One row per stored (fused) kernel: the subgraph's uid and the relationship's properties.  An eager
+    mapping has one kernel per op; its kernels are summed onto the fused kernel that holds their op
+    (`overlay_kernels`), so the overlay hangs off the subgraphs the store has."""
+    extra = {"batch": int(mm.batch), "runtime": mm.runtime, "tier": mm.tier}
+    return [{"uid": k.subgraph_uid, "index": k.subgraph_index, "props": {**k.properties(), **extra}}
+            for k in sorted(overlay_kernels(mm), key=lambda k: k.subgraph_index)]
+
+
+def overlay_kernels(mm: ModelMapping) -> list[KernelMapping]:
+    """The kernels of `mm` per stored (fused) subgraph.  For eager mappings, each fused subgraph gets the
+    sum of its ops' shares of the eager timeline (latency), energies and times; its bound is the bound
+    that took the most of that time."""
+    if not mm.fused_subgraph_of:
+        return list(mm.kernels)
+    groups: dict[int, list[KernelMapping]] = {}
+    for k in mm.kernels:
+        groups.setdefault(mm.fused_subgraph_of.get(k.subgraph_index, -1), []).append(k)
+    prefix = mm.kernels[0].subgraph_uid.rsplit("/sg", 1)[0] if mm.kernels else mm.model_id
+    out = []
+    for index, ks in sorted(groups.items()):
+        if index < 0:
+            continue
+        share = [float(k.details.get("timeline_s", k.latency_s)) for k in ks]
+        by_bound: dict[str, float] = {}
+        for k, t in zip(ks, share):
+            by_bound[k.bound] = by_bound.get(k.bound, 0.0) + t
+        out.append(dataclasses.replace(
+            ks[0], subgraph_index=index, subgraph_uid=f"{prefix}/sg{index}", flops=sum(k.flops for k in ks),
+            bytes=sum(k.bytes for k in ks), units_allocated=max(k.units_allocated for k in ks),
+            utilization=max(k.utilization for k in ks), compute_time_s=sum(k.compute_time_s for k in ks),
+            compute_time_effective_s=sum(k.compute_time_effective_s for k in ks),
+            memory_time_s={"total": sum(k.memory_time_max_s for k in ks)},
+            overhead_s=sum(k.overhead_s for k in ks), latency_s=sum(share),
+            energy_j=sum(k.energy_j for k in ks), energy_compute_j=sum(k.energy_compute_j for k in ks),
+            energy_memory_j=sum(k.energy_memory_j for k in ks), energy_static_j=sum(k.energy_static_j for k in ks),
+            bound=max(by_bound, key=lambda b: (by_bound[b], b)), details={"eager_kernels": len(ks)}))
+    return out
 
 
 def model_row(mm: ModelMapping) -> dict[str, Any]:
@@ -121,7 +161,7 @@ def model_row(mm: ModelMapping) -> dict[str, Any]:
 def write_overlay(store, mm: ModelMapping, hw: HardwareSpec) -> dict[str, Any]:
     """Write one entry with `store.write_overlay` (one managed transaction; replaces the same key)."""
     return store.write_overlay(mm.model_id, hardware_properties(hw), int(mm.batch), mm.precision,
-                               subgraph_rows(mm), model_row(mm))
+                               subgraph_rows(mm), model_row(mm), runtime=mm.runtime)
 
 
 # -- what the comparison table and the CLI print -------------------------------------------------------
@@ -140,4 +180,13 @@ def comparison_row(mm: ModelMapping, hw: HardwareSpec) -> dict[str, Any]:
         "kernels": kernels, "memory_bound_kernels": mem,
         "memory_bound_share": mem / kernels if kernels else 0.0,
         "bound_counts": dict(sorted(mm.bound_counts.items())),
+        "runtime": mm.runtime, "tier": mm.tier,
+        "expected_error": mm.expected_error.get("median_abs_error"),
+        "tier_note": ExpectedError(**mm.expected_error).describe() if mm.expected_error else "",
+        "bound_by": mm.bound_by, "timeline": dict(mm.timeline), "notes": list(mm.notes),
+        "fits_on_chip": mm.placement.get("fits_on_chip"), "streamed_bytes": mm.placement.get("streamed_bytes"),
+        "stream_level": mm.placement.get("stream_level"), "placement": dict(mm.placement),
+        "onchip": onchip_line(mm.placement, mm.batch) if mm.placement else "",
+        "energy_split": dict(mm.energy_split),
+        "energy_note": energy_line(mm.energy_split) if mm.energy_split else "",
     }

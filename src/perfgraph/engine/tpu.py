@@ -36,9 +36,9 @@ import math
 from typing import Sequence
 
 from perfgraph.engine.common import (
-    PRECISION_BYTES, GemmShape, KernelMapping, ceil_to, finish, output_elements, scaled_bytes,
-    serving_level, waves,
+    PRECISION_BYTES, GemmShape, KernelMapping, ceil_to, finish, output_elements, waves,
 )
+from perfgraph.engine.placement import KernelPlacement, memory_details as _memory_details, scratchpad_memory
 from perfgraph.graph import Op, Subgraph
 from perfgraph.hardware.spec import HardwareSpec
 
@@ -74,23 +74,23 @@ def systolic_tiling(shape: GemmShape, d_r: int, d_c: int, n_arrays: int, m_align
 
 
 def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
-             shape: GemmShape) -> KernelMapping:
+             shape: GemmShape, residency: KernelPlacement | None = None) -> KernelMapping:
     d_r, d_c = mxu_dims(hw)
     t = systolic_tiling(shape, d_r, d_c, hw.unit_count)
     utilization = t["padding_efficiency"] * t["wave_efficiency"]
-    ws, scale = scaled_bytes(sg, ops, precision)
-    level, bw = serving_level(hw, ws, 1.0)
+    mem = scratchpad_memory(sg, ops, hw, precision, residency)
     return finish(
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="gemm", flops=sg.flops,
-        bytes_by_level={level.name: ws}, bandwidth_by_level={level.name: bw}, units_allocated=t["units"],
+        bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
+        pj_per_byte_by_level=mem["pj"], units_allocated=t["units"],
         utilization=utilization, overhead_s=hw.launch_overhead_s, peak=hw.peak(prec_used),
         details={"rule": "tpu.systolic", "gemm": shape.as_dict(), "mxu_dims": [d_r, d_c], **t,
-                 "serving_level": level.name, "bytes_scale": scale},
+                 **_memory_details(mem)},
     )
 
 
 def map_vector(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str,
-               prec_used: str) -> KernelMapping:
+               prec_used: str, residency: KernelPlacement | None = None) -> KernelMapping:
     shape = next((op.output_shape for op in ops if op.output_shape), None) or []
     eff = 1.0
     if shape:
@@ -100,13 +100,13 @@ def map_vector(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str
             second = max(int(shape[-2]), 1)
             eff *= second / ceil_to(second, SUBLANES)
     elements = output_elements(sg, ops, PRECISION_BYTES[precision])
-    ws, scale = scaled_bytes(sg, ops, precision)
-    level, bw = serving_level(hw, ws, 1.0)
+    mem = scratchpad_memory(sg, ops, hw, precision, residency)
     return finish(
         sg=sg, hw=hw, precision=precision, precision_used=prec_used, kernel="vector", flops=sg.flops,
-        bytes_by_level={level.name: ws}, bandwidth_by_level={level.name: bw},
+        bytes_by_level=mem["bytes"], bandwidth_by_level=mem["bandwidth"], path_times_s=mem["paths"],
+        pj_per_byte_by_level=mem["pj"],
         units_allocated=hw.unit_count, utilization=eff, overhead_s=hw.launch_overhead_s,
         peak=hw.vector_peak(prec_used),
         details={"rule": "tpu.vector", "elements": elements, "layout_efficiency": eff,
-                 "padding_waste": 1.0 - eff, "serving_level": level.name, "bytes_scale": scale},
+                 "padding_waste": 1.0 - eff, **_memory_details(mem)},
     )

@@ -102,7 +102,7 @@ MIN_COMPUTE_BUDGET_FRACTION = 0.25
 TOP_KEYS = {
     "id", "name", "kind", "vendor", "aliases", "status", "notes", "peak_flops", "vector_flops",
     "achievable_fraction", "precision_fallback", "clock_ghz", "compute_units", "memory", "power", "energy", "overhead",
-    "source", "sources",
+    "source", "sources", "calibration",
 }
 MODE_KEYS = {
     "tdp_w", "static_w", "clock_ghz", "units", "peak_flops", "vector_flops", "dram_bandwidth_bytes_per_s",
@@ -154,8 +154,8 @@ def _check_sources(node: Any, path: str, errors: list[str]) -> None:
             if key not in node:
                 errors.append(f"{path + '.' if path else ''}sources.{key} names no field of this mapping")
         for key, value in node.items():
-            if key in ("source", "sources"):
-                continue
+            if key in ("source", "sources") or (not path and key == "calibration"):
+                continue  # the calibration section's schema requires a source per mode (hardware.microbench)
             p = f"{path}.{key}" if path else str(key)
             if _is_num(value) or _is_num_list(value):
                 src = per.get(key, default)
@@ -267,6 +267,13 @@ def validate(d: Any) -> list[str]:
         errors.append("aliases must be a list of strings")
 
     _check_numbers(d, "", errors)
+    if "calibration" in d:
+        from perfgraph.hardware.microbench import parse_calibration
+
+        try:
+            parse_calibration(d["calibration"])
+        except ValueError as exc:
+            errors.append(str(exc))
     _check_precision_map(d.get("peak_flops"), "peak_flops", errors, True, MAX_PEAK_FLOPS)
     _check_precision_map(d.get("vector_flops"), "vector_flops", errors, False, MAX_PEAK_FLOPS)
     _check_fractions(d.get("achievable_fraction"), "achievable_fraction", errors)
@@ -440,12 +447,20 @@ class MemoryLevel:
         return self.kind in MAIN_LEVEL_KINDS
 
 
+def _calibration(raw: dict):
+    if "calibration" not in raw:
+        return None
+    from perfgraph.hardware.microbench import parse_calibration
+
+    return parse_calibration(raw["calibration"])
+
+
 def _collect_sources(node: Any, path: str, out: dict[str, str]) -> None:
     if isinstance(node, dict):
         default = node.get("source")
         per = node.get("sources") or {}
         for key, value in node.items():
-            if key in ("source", "sources"):
+            if key in ("source", "sources") or (not path and key == "calibration"):
                 continue
             p = f"{path}.{key}" if path else str(key)
             if _is_num(value) or _is_num_list(value):
@@ -504,6 +519,7 @@ class HardwareSpec:
     origin: str = ""
     raw: dict = field(default_factory=dict, repr=False)
     achievable_fraction: dict[str, float] = field(default_factory=dict)
+    calibration: Any = None  # hardware.microbench.CalibrationSection: sourced microbenchmarks, when given
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -562,7 +578,7 @@ class HardwareSpec:
             unit_type=str(cu["type"]), unit_count=int(cu["count"]), unit_details=details,
             memory=levels, tdp_w=tdp, static_w=static, modes=dict(power.get("modes") or {}), mode=mode,
             pj_per_flop=ppf, launch_overhead_s=float(oh["launch_s"]), sources=sources, origin=origin, raw=raw,
-            achievable_fraction=achievable,
+            achievable_fraction=achievable, calibration=_calibration(raw),
         )
 
     # -- precision and peaks ------------------------------------------------------------------------
@@ -763,6 +779,17 @@ def _yaml_loader():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _reject_aliases(text: str, p: Path) -> None:
+    """Chip files are plain data: refuse YAML anchors and aliases, which a few lines can nest into a
+    document of billions of nodes (an "alias bomb") that would hang every command loading chips. The check
+    reads the event stream, which is linear in the file's size and expands nothing."""
+    for event in yaml.parse(text, Loader=_yaml_loader()):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise HardwareSpecError(f"{p}: YAML anchors and aliases (&name, *name) are not allowed in chip files "
+                                    f"(line {mark.line + 1}); write the values out")
+
+
 def load_file(path: str | os.PathLike) -> HardwareSpec:
     """Load and validate one spec file; any problem raises a one-line `HardwareSpecError` naming it."""
     p = Path(path)
@@ -771,6 +798,7 @@ def load_file(path: str | os.PathLike) -> HardwareSpec:
     except OSError as e:
         raise HardwareSpecError(f"{p}: cannot read ({e.strerror or e})") from None
     try:
+        _reject_aliases(text, p)
         d = yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)

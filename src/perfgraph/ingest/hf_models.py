@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
+from perfgraph.ingest.model_source import BadParameterError, BuiltModel, ModelSourceError
 
 __all__ = ["build", "list_names", "LogitsOnly"]
 
@@ -121,6 +121,55 @@ _SPECS: dict[str, _Spec] = {
         published={"params": 6_738_415_616},
         doc="Llama-2-7B numbers (hidden 4096, 32 layers, 32 heads, ffn 11008, vocab 32000)",
     ),
+    "llama3-8b": _Spec(
+        config_class="LlamaConfig",
+        model_class="LlamaForCausalLM",
+        config={**_LLAMA_2_7B, "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256,
+                "max_position_embeddings": 8192, "rope_theta": 500000.0, "bos_token_id": 128000,
+                "eos_token_id": 128001},
+        family="llm",
+        positions_field="max_position_embeddings",
+        # Meta-Llama-3-8B config.json; 8,030,261,248 parameters (the published "8B").
+        published={"params": 8_030_261_248},
+        doc="Llama-3-8B numbers (grouped-query attention: 32 heads, 8 KV heads; ffn 14336, vocab 128256)",
+    ),
+    "llama-70b": _Spec(
+        config_class="LlamaConfig",
+        model_class="LlamaForCausalLM",
+        config={**_LLAMA_2_7B, "hidden_size": 8192, "num_hidden_layers": 80, "num_attention_heads": 64,
+                "num_key_value_heads": 8, "intermediate_size": 28672},
+        family="llm",
+        positions_field="max_position_embeddings",
+        # Llama-2-70B: 68,976,648,192 parameters (the published "69B").
+        published={"params": 68_976_648_192},
+        doc="Llama-2-70B numbers (hidden 8192, 80 layers, 64 heads, 8 KV heads, ffn 28672)",
+    ),
+    "mistral-7b": _Spec(
+        config_class="MistralConfig",
+        model_class="MistralForCausalLM",
+        config={"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
+                "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 32000,
+                "max_position_embeddings": 32768, "sliding_window": 4096, "rms_norm_eps": 1e-5,
+                "tie_word_embeddings": False},
+        family="llm",
+        positions_field="max_position_embeddings",
+        # Mistral-7B-v0.1 config.json (sliding window 4096); 7,241,732,096 parameters.
+        published={"params": 7_241_732_096},
+        doc="Mistral-7B-v0.1 numbers (sliding-window attention over 4096 tokens, 8 KV heads)",
+    ),
+    "mixtral-8x7b": _Spec(
+        config_class="MixtralConfig",
+        model_class="MixtralForCausalLM",
+        config={"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
+                "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 32000,
+                "max_position_embeddings": 32768, "num_local_experts": 8, "num_experts_per_tok": 2,
+                "rms_norm_eps": 1e-5, "tie_word_embeddings": False},
+        family="llm",
+        positions_field="max_position_embeddings",
+        # Mixtral-8x7B-v0.1: 46,702,792,704 parameters (the published "46.7B", 12.9B active per token).
+        published={"params": 46_702_792_704},
+        doc="Mixtral-8x7B numbers (mixture of experts: 8 experts, 2 per token; 8 KV heads)",
+    ),
     "llama": _Spec(
         config_class="LlamaConfig",
         model_class="LlamaForCausalLM",
@@ -197,16 +246,16 @@ def _parse_override(name: str, key: str, raw: str, current: Any) -> Any:
             return _NUMERIC_BOOL[text.lower()]
         if text in ("0", "1"):
             return text == "1"
-        raise ModelSourceError(f"{bad} bool (true/false)")
+        raise BadParameterError(f"{bad} bool (true/false)")
     if isinstance(current, int):
         value = _parse_number(text)
         if not isinstance(value, int):
-            raise ModelSourceError(f"{bad} int")
+            raise BadParameterError(f"{bad} int")
         return value
     if isinstance(current, float):
         value = _parse_number(text)
         if value is None:
-            raise ModelSourceError(f"{bad} number")
+            raise BadParameterError(f"{bad} number")
         return float(value)
     if current is None:
         if text.lower() in ("none", "null"):
@@ -228,7 +277,7 @@ def _make_config(name: str, spec: _Spec, params: dict[str, str], transformers: A
     if raw_seq is not None:
         value = _parse_number(str(raw_seq).strip())
         if not isinstance(value, int) or value < 1:
-            raise ModelSourceError(f"hf:{name}: parameter seq_len={raw_seq!r} must be a positive int")
+            raise BadParameterError(f"hf:{name}: parameter seq_len={raw_seq!r} must be a positive int")
         seq_len = value
 
     missing = [k for k in spec.required if k not in params]
@@ -242,7 +291,7 @@ def _make_config(name: str, spec: _Spec, params: dict[str, str], transformers: A
     overrides: dict[str, Any] = {}
     for key, raw in params.items():
         if key.startswith("_") or not hasattr(base, key):
-            raise ModelSourceError(
+            raise BadParameterError(
                 f"hf:{name}: unknown parameter {key!r}; use seq_len or a {spec.config_class} field "
                 f"(e.g. {', '.join(k for k in spec.config if spec.config[k] is not None)})"
             )
@@ -257,7 +306,7 @@ def _make_config(name: str, spec: _Spec, params: dict[str, str], transformers: A
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0 and key.endswith(
             ("_size", "_layers", "_heads", "n_embd", "n_layer", "n_head", "n_positions", "_embeddings")
         ):
-            raise ModelSourceError(f"hf:{name}: parameter {key} must be positive, got {value}")
+            raise BadParameterError(f"hf:{name}: parameter {key} must be positive, got {value}")
     _check_config(name, values)
     try:
         config = config_cls(**values)

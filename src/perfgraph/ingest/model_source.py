@@ -6,6 +6,8 @@ the tracer never needs to know where a model came from.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -25,6 +27,31 @@ class ModelSourceError(ValueError):
     """A model spec that names nothing buildable, or options that do not fit it (one-line message)."""
 
 
+class BadParameterError(ModelSourceError):
+    """A parameter that is wrong on its own (unknown name, a value that does not parse or is out of range),
+    as opposed to values that are each fine but do not fit together (hidden not divisible by heads)."""
+
+
+class ModelExitError(RuntimeError):
+    """Model code tried to end the process (os._exit, sys.exit) while perfgraph was building or running it."""
+
+
+@contextlib.contextmanager
+def exits_raise(what: str):
+    """While model code runs, `os._exit(n)` raises ModelExitError instead of silently ending perfgraph
+    with nothing printed (SystemExit, from sys.exit, is caught where the code is called)."""
+    real_exit = os._exit
+
+    def refuse(code: int = 0) -> None:
+        raise ModelExitError(f"{what} called os._exit({code})")
+
+    os._exit = refuse
+    try:
+        yield
+    finally:
+        os._exit = real_exit
+
+
 @dataclass
 class BuiltModel:
     name: str  # display name, e.g. "resnet18", "hf:gpt2", "synthetic:mlp"
@@ -41,6 +68,12 @@ class BuiltModel:
     # Options that identify the model beyond name/batch/shape/dtype (e.g. synthetic parameters).
     options: dict[str, str] = field(default_factory=dict)
     family: str = ""  # e.g. classification, segmentation, detection, video, optical_flow, llm
+    # What the count assumes beyond the spec (e.g. how many proposals survive NMS), printed with the result.
+    # A dict so that a builder run twice (meta, then real) states each assumption once.
+    assumptions: dict[str, str] = field(default_factory=dict)
+    # ATen op name -> f(args, out) replacing that op's result while tracing, for a stated convention
+    # (detectors: NMS keeps every box, so the count does not hang on what random weights let through).
+    output_overrides: dict[str, Callable[[tuple, Any], Any]] = field(default_factory=dict)
 
 
 def parse_dtype(name: str) -> torch.dtype:

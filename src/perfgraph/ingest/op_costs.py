@@ -126,6 +126,14 @@ def addbmm_flops(args, kwargs, out, name):
     return macs, 2 * macs
 
 
+@register("matmul", "_grouped_mm")
+def grouped_mm_flops(args, kwargs, out, name):
+    """Grouped GEMM (MoE experts): every output element is one K-long dot product, whichever group its
+    row belongs to: out.numel() x K MACs (K = the first operand's last dimension)."""
+    macs = _numel(_first_tensor(out)) * args[0].shape[-1]
+    return macs, 2 * macs
+
+
 # ---- normalisation ---------------------------------------------------------------------------------
 @register("norm", "native_batch_norm", "_native_batch_norm_legit_no_training", "_native_batch_norm_legit",
           "batch_norm", "cudnn_batch_norm", "miopen_batch_norm")
@@ -158,6 +166,25 @@ def softmax_flops(args, kwargs, out, name):
           "topk", "sort")
 def reduction_flops(args, kwargs, out, name):
     """A reduction touches every input element once: 1 FLOP per input element."""
+    return 0, _numel(args[0])
+
+
+@register("reduction", "histc", "nll_loss_forward", "nll_loss2d_forward")
+def histogram_flops(args, kwargs, out, name):
+    """Histogram / negative log-likelihood: one read-and-accumulate per input element (target for the loss)."""
+    return 0, _numel(args[1] if name.startswith("nll") else args[0])
+
+
+@register("reduction", "_softmax_backward_data", "_log_softmax_backward_data")
+def softmax_backward_flops(args, kwargs, out, name):
+    """Softmax backward y * (g - sum(g * y)) and log-softmax backward g - exp(y) * sum(g): 4 FLOPs per
+    element."""
+    return 0, 4 * _numel(args[0])
+
+
+@register("data", "embedding_dense_backward")
+def embedding_backward_flops(args, kwargs, out, name):
+    """Scatter-add of the output gradient into the embedding table: 1 FLOP per gradient element."""
     return 0, _numel(args[0])
 
 
@@ -194,8 +221,8 @@ def upsample_flops(args, kwargs, out, name):
     return 0, _numel(_first_tensor(out)) * taps
 
 
-# ---- torchvision detection ops -----------------------------------------------------------------
-@register("other", "roi_align", "_roi_align", "ps_roi_align")
+# ---- torchvision detection ops (kind "detection": costed by a rule, unlike "other") -------------
+@register("detection", "roi_align", "_roi_align", "ps_roi_align")
 def roi_align_flops(args, kwargs, out, name):
     """RoIAlign: bilinear interpolation (4 taps) at sampling_ratio^2 points per output element; an
     adaptive sampling ratio (<= 0) counts as 2x2 points."""
@@ -204,7 +231,7 @@ def roi_align_flops(args, kwargs, out, name):
     return 0, _numel(_first_tensor(out)) * points * 4
 
 
-@register("other", "nms")
+@register("detection", "nms")
 def nms_flops(args, kwargs, out, name):
     """Non-maximum suppression, worst case: every pair of N boxes compared by IoU (about 12 FLOPs each)."""
     n = args[0].shape[0]
@@ -222,7 +249,7 @@ _DATA_OPS = {
     "unbind_copy", "slice_scatter", "select_scatter", "diagonal_scatter", "narrow_copy",
     "_pad_packed_sequence", "searchsorted", "bucketize", "resize_", "set_", "new_empty_strided",
     "_assert_async", "_assert_tensor_metadata", "sym_constrain_range_for_size", "_functional_assert_async",
-    "repeat_interleave", "one_hot",
+    "repeat_interleave", "one_hot", "index_copy", "slice_backward", "nll_loss_backward", "select_backward",
 }
 _CREATION_OPS = {
     "empty", "empty_like", "empty_strided", "zeros", "zeros_like", "ones", "ones_like", "full", "full_like",
@@ -252,7 +279,7 @@ def is_view_op(func: Any) -> bool:
 
 # Pointwise ops whose schema lacks torch's `pointwise` tag (checked against torch 2.14).
 _UNTAGGED_POINTWISE = {"hardswish", "glu", "prelu", "_prelu_kernel", "log_sigmoid_forward", "native_dropout",
-                       "dropout", "feature_dropout", "alpha_dropout"}
+                       "dropout", "feature_dropout", "alpha_dropout", "floor_divide"}
 
 
 def is_pointwise(func: Any, name: str) -> bool:

@@ -28,14 +28,17 @@ from collections import Counter
 from perfgraph.graph import ModelGraph, Op, Subgraph
 
 ANCHOR_KINDS = {"conv", "matmul", "attention"}
-STARTS_KERNEL = ANCHOR_KINDS | {"data", "other"}
+STARTS_KERNEL = ANCHOR_KINDS | {"data", "detection", "other"}
 FUSABLE = {"elementwise", "norm", "reduction", "pool", "view"}
 CLOSES_KERNEL = {"reduction", "pool"}
 FREE_KINDS = {"view", "creation"}
 
 
-def partition(mg: ModelGraph) -> ModelGraph:
-    """Fill `mg.subgraphs` and `mg.subgraph_edges`. Deterministic: same op graph, same subgraphs."""
+def partition(mg: ModelGraph, fuse: bool = True) -> ModelGraph:
+    """Fill `mg.subgraphs` and `mg.subgraph_edges`. Deterministic: same op graph, same subgraphs.
+
+    ``fuse=False`` is PyTorch eager execution: every op that is not free (views, creation) is a kernel of
+    its own; free ops still join their producer's or consumer's kernel, since they launch nothing."""
     ops, values = mg.ops, mg.values
     consumers: dict[int, list[int]] = {}
     for op in ops:
@@ -75,7 +78,8 @@ def partition(mg: ModelGraph) -> ModelGraph:
             pending_free.append(i)
             continue
         g = -1
-        if op.kind not in STARTS_KERNEL and op.kind in FUSABLE | {"creation"}:
+        joins = op.kind in FUSABLE | {"creation"} if fuse else op.kind in FREE_KINDS
+        if op.kind not in STARTS_KERNEL and joins:
             candidates = sorted({group_of[p] for p in producers(op)
                                  if group_of[p] >= 0 and tail[group_of[p]] == p and not closed[group_of[p]]
                                  and fork_free_tail(p, i)})
@@ -163,7 +167,9 @@ def _cost_subgraph(mg: ModelGraph, index: int, member_ops: list[int], leaves: se
             target = read_w if values[v].is_weight else read_in
             target[v] = max(target.get(v, 0), charge)
     written = {v for i in member_ops for v in ops[i].outputs if v in leaves or values[v].is_model_output}
-    input_bytes = sum(read_in.values())
+    # Nor read more than its ops read: a chain of views (split, then slice) or a view no op reads exposes
+    # less than the buffer it was taken from, and only what the ops read crosses the boundary.
+    input_bytes = min(sum(read_in.values()), sum(ops[i].bytes_read for i in member_ops))
     weight_bytes = sum(read_w.values())
     # A kernel cannot write more than its ops write: a view leaving the kernel can expose a larger buffer
     # that an in-place op wrote only a slice of (swin's attention mask, filled through slices).

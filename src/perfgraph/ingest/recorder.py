@@ -11,8 +11,9 @@ and for the view's base when it mutates a view), so edges follow the real data d
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -56,14 +57,51 @@ def _nbytes(t: torch.Tensor) -> int:
     return t.numel() * t.element_size()
 
 
+# Allocations that write nothing: when they are also zero-size (batch norm's placeholder for statistics
+# it does not save), they are no work at all and are not recorded.
+_ALLOCATIONS = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided"}
+
+
+class TraceLimitError(RuntimeError):
+    """The forward pass ran past a limit (op count, time, memory); the message names the limit's option."""
+
+
+@dataclass
+class Limits:
+    """Bounds on one recording, checked before each op is recorded: `max_ops` ops, `deadline` (a
+    `time.monotonic()` instant, or None) and `check_memory()` (returns a reason to stop, or '')."""
+
+    max_ops: int | None = None
+    deadline: float | None = None
+    timeout_s: float | None = None  # for the message
+    check_memory: Callable[[], str] | None = None
+
+
 class OpRecorder(TorchDispatchMode):
     """Dispatch mode that appends one `RecordedOp` per executed ATen op to `self.recording`."""
 
-    def __init__(self, module_paths: list[str]):
+    def __init__(self, module_paths: list[str], limits: Limits | None = None,
+                 overrides: dict[str, Callable[[tuple, Any], Any]] | None = None):
         super().__init__()
         self.recording = Recording()
         self._value_of: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self._module_paths = module_paths  # a stack shared with the module hooks
+        self._limits = limits or Limits()
+        self._overrides = overrides or {}
+
+    def _check_limits(self) -> None:
+        lim = self._limits
+        n = len(self.recording.ops)
+        if lim.max_ops is not None and n >= lim.max_ops:
+            raise TraceLimitError(f"the forward pass executed more than {lim.max_ops:,} ATen ops "
+                                  "(--max-ops): does it ever end?")
+        if lim.deadline is not None and time.monotonic() > lim.deadline:
+            raise TraceLimitError(f"the forward pass ran longer than {lim.timeout_s:g} s (--trace-timeout) "
+                                  f"after {n:,} ATen ops: does it ever end?")
+        if lim.check_memory is not None:
+            reason = lim.check_memory()
+            if reason:
+                raise TraceLimitError(reason)
 
     # -- values -------------------------------------------------------------------------------------
     def new_value(self, t: torch.Tensor, producer: int = -1, **flags: bool) -> int:
@@ -94,10 +132,15 @@ class OpRecorder(TorchDispatchMode):
     # -- ops ----------------------------------------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        self._check_limits()
         name = packet_name(func)
         out = meta_fast.fast_output(func, name, is_pointwise(func, name), args, kwargs)
         if out is None:
             out = func(*args, **kwargs)
+        if name in self._overrides:
+            out = self._overrides[name](args, out)
+        if name in _ALLOCATIONS and isinstance(out, torch.Tensor) and out.numel() == 0:
+            return out
         flat_in = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
         inputs: list[int] = []
         for t in flat_in:

@@ -9,7 +9,11 @@ Specs:
 
 from __future__ import annotations
 
+import math
+
 from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
+
+INT64_MAX = 2**63 - 1  # torch sizes are int64: a larger count is no tensor at all
 
 
 def resolve(spec: str, *, batch: int | None = None, input_shape: list[int] | None = None,
@@ -25,6 +29,9 @@ def resolve(spec: str, *, batch: int | None = None, input_shape: list[int] | Non
     if not spec:
         raise ModelSourceError("empty model name")
     prefix, sep, rest = spec.partition(":")
+    if sep and prefix in ("hf", "transformers", "synthetic") and input_shape is not None:
+        knob = "-p seq_len=N" if prefix != "synthetic" else "its -p parameters (`perfgraph models --family synthetic`)"
+        raise ModelSourceError(f"--input-shape does not apply to {spec}: its input size is set by {knob}")
     if sep and prefix in ("hf", "transformers"):
         from perfgraph.ingest import hf_models
 
@@ -45,18 +52,25 @@ def resolve(spec: str, *, batch: int | None = None, input_shape: list[int] | Non
         from perfgraph.ingest import torchvision_models
 
         built = torchvision_models.build(spec, batch=batch, input_shape=input_shape, weights=weights, params=params)
+    if math.prod(built.input_shape) > INT64_MAX:
+        raise ModelSourceError(f"input {'x'.join(map(str, built.input_shape))} of {built.name} has more elements "
+                               "than a tensor can hold (2^63 - 1)")
     return built
 
 
 def parse_shape(text: str) -> list[int]:
     """`1,3,224,224` or `1x3x224x224` -> [1, 3, 224, 224], with a clear error otherwise."""
     parts = text.replace("x", ",").replace(" ", "").split(",")
+    if not text.strip() or any(not p for p in parts):
+        raise ModelSourceError(f"bad input shape {text!r}: a dimension is missing; write it like 1,3,224,224")
     try:
-        shape = [int(p) for p in parts if p]
+        shape = [int(p) for p in parts]
     except ValueError:
         raise ModelSourceError(f"bad input shape {text!r}; write it like 1,3,224,224") from None
-    if not shape or any(d < 1 for d in shape):
+    if any(d < 1 for d in shape):
         raise ModelSourceError(f"bad input shape {text!r}: every dimension must be a positive integer")
+    if any(d > INT64_MAX for d in shape) or math.prod(shape) > INT64_MAX:
+        raise ModelSourceError(f"bad input shape {text!r}: beyond what a tensor can hold (2^63 - 1 elements)")
     return shape
 
 
@@ -67,5 +81,8 @@ def parse_params(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ModelSourceError(f"bad --param {pair!r}; write it as name=value")
+        if key.strip() in params:
+            raise ModelSourceError(f"--param {key.strip()} given twice ({params[key.strip()]!r} and "
+                                   f"{value.strip()!r}); give it once")
         params[key.strip()] = value.strip()
     return params

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
+from perfgraph.ingest.model_source import BadParameterError, BuiltModel, ModelSourceError
 
 __all__ = ["build", "list_workloads", "register_workload", "WORKLOADS"]
 
@@ -369,7 +369,7 @@ def _parse_value(workload: str, key: str, raw: str, default: Any) -> Any:
             return value
     except ValueError:
         kind = type(default).__name__
-        raise ModelSourceError(f"synthetic:{workload}: parameter {key}={raw!r} is not a valid {kind}") from None
+        raise BadParameterError(f"synthetic:{workload}: parameter {key}={raw!r} is not a valid {kind}") from None
     return text
 
 
@@ -380,7 +380,7 @@ def resolve_params(name: str, params: dict[str, str] | None) -> Params:
     unknown = sorted(set(params) - set(workload.defaults))
     if unknown:
         valid = ", ".join(workload.defaults)
-        raise ModelSourceError(
+        raise BadParameterError(
             f"synthetic:{name}: unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"valid parameters: {valid}"
         )
@@ -391,9 +391,9 @@ def resolve_params(name: str, params: dict[str, str] | None) -> Params:
         if isinstance(value, bool):
             continue
         if isinstance(value, (int, float)) and value <= 0:
-            raise ModelSourceError(f"synthetic:{name}: parameter {key} must be positive, got {value}")
+            raise BadParameterError(f"synthetic:{name}: parameter {key} must be positive, got {value}")
         if key in workload.choices and value not in workload.choices[key]:
-            raise ModelSourceError(
+            raise BadParameterError(
                 f"synthetic:{name}: parameter {key}={value!r} is not one of {' | '.join(workload.choices[key])}"
             )
     if workload.check is not None:

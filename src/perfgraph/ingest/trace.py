@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import math
 import os
+import signal
+import threading
+import time
 from typing import Any
 
 import torch
 from torch.utils._pytree import tree_flatten
 
 from perfgraph.graph import ModelGraph, ModelInfo, Op, Value
-from perfgraph.ingest.model_source import BuiltModel, dtype_label
-from perfgraph.ingest.recorder import OpRecorder, Recording
+from perfgraph.ingest import limits as _limits
+from perfgraph.ingest.model_source import BuiltModel, ModelExitError, dtype_label, exits_raise
+from perfgraph.ingest.recorder import Limits, OpRecorder, Recording, TraceLimitError
 
 TRACERS = ("meta", "real")
 
@@ -99,42 +104,83 @@ def _build(built: BuiltModel, device: str) -> torch.nn.Module:
             return built.build()
 
 
-def _record(built: BuiltModel, dtype: torch.dtype, device: str) -> tuple[Recording, int]:
+def _record(built: BuiltModel, dtype: torch.dtype, device: str, recorder: OpRecorder) -> int:
+    """Run one forward pass of `built` under `recorder`; returns the parameter count."""
     model = _build(built, device)
     model = model.to(dtype=dtype).eval()
     inputs = built.make_inputs(torch.device(device), dtype)
     params = sum(p.numel() for p in model.parameters())
-    stack: list[str] = []
-    recorder = OpRecorder(stack)
     recorder.mark_inputs([t for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor)])
-    with torch.no_grad(), _module_path_tracking(model, stack), recorder:
+    with torch.no_grad(), _module_path_tracking(model, recorder._module_paths), recorder:
         out = model(*inputs)
     recorder.mark_outputs(out)
-    return recorder.recording, params
+    return params
 
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first}"[:300]
+    first = f"{type(exc).__name__}: {text[0] if text else ''}"
+    # Short enough that the next tracer's reason still fits on the user's one error line.
+    return first if len(first) <= 120 else first[:117] + "..."
 
 
-def trace(built: BuiltModel, dtype: torch.dtype = torch.float32, tracers: tuple[str, ...] = TRACERS) -> ModelGraph:
-    """Record `built` with the first tracer that works and return its costed op graph."""
+@contextlib.contextmanager
+def _alarm(seconds: float):
+    """Also stop a forward pass that hangs in Python without executing ops (SIGALRM, main thread only)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or not seconds or not math.isfinite(seconds):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TraceLimitError(f"the model ran longer than {seconds:g} s (--trace-timeout): does it ever end?")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def trace(built: BuiltModel, dtype: torch.dtype = torch.float32, tracers: tuple[str, ...] = TRACERS,
+          limits: _limits.TraceLimits | None = None) -> ModelGraph:
+    """Record `built` with the first tracer that works and return its costed op graph.
+
+    `limits` (default: `limits.current()`, set by the CLI's options) bound the op count, the time and, for
+    the real-tensor tracer, the memory; running past one stops at once with a `TraceError`."""
+    limits = limits or _limits.current()
     errors = []
+    partial: Recording | None = None  # what the meta tracer recorded before it failed: sizes the real one
     for tracer in tracers:
         if tracer not in TRACERS:
             raise TraceError(f"unknown tracer {tracer!r}; choose from {', '.join(TRACERS)}")
+        check_memory = None
         if tracer == "real":
-            too_big = _too_big_for_real_tensors(built, dtype)
+            with exits_raise(f"the code of {built.name}"):
+                too_big, check_memory = _real_tensor_budget(built, dtype, limits, partial)
             if too_big:
                 errors.append(f"real: {too_big}")
                 continue
+        stack: list[str] = []
+        started = time.monotonic()
+        bounds = Limits(max_ops=limits.max_ops, deadline=started + limits.timeout_s, timeout_s=limits.timeout_s,
+                        check_memory=check_memory)
+        recorder = OpRecorder(stack, bounds, built.output_overrides)
         try:
-            recording, params = _record(built, dtype, "meta" if tracer == "meta" else "cpu")
+            with exits_raise(f"the code of {built.name}"), _alarm(limits.timeout_s):
+                params = _record(built, dtype, "meta" if tracer == "meta" else "cpu", recorder)
+        except (TraceLimitError, ModelExitError) as exc:  # another tracer would run into the same wall
+            raise TraceError(f"cannot trace {built.name}: {tracer}: {exc}") from None
+        except SystemExit as exc:
+            raise TraceError(f"cannot trace {built.name}: {tracer}: the model called sys.exit({exc.code})") from None
         except Exception as exc:  # noqa: BLE001 - any failure means: try the next tracer
             errors.append(f"{tracer}: {_one_line(exc)}")
+            if tracer == "meta":
+                partial = recorder.recording
             continue
+        recording = recorder.recording
         if not recording.ops:
             errors.append(f"{tracer}: the forward pass executed no ATen op")
             continue
@@ -142,17 +188,76 @@ def trace(built: BuiltModel, dtype: torch.dtype = torch.float32, tracers: tuple[
     raise TraceError(f"cannot trace {built.name}: " + "; ".join(errors))
 
 
-def _too_big_for_real_tensors(built: BuiltModel, dtype: torch.dtype) -> str:
-    """Why real tensors would not fit (weights over a quarter of this machine's memory), or ''."""
+def peak_live_bytes(rec: Recording) -> int:
+    """The most bytes that op outputs hold at once during `rec`, each freed after its last reader (views
+    and in-place results share their base's memory and add nothing)."""
+    last_use: dict[int, int] = {}
+    for i, rop in enumerate(rec.ops):
+        for v in rop.inputs:
+            last_use[v] = i
+    change = [0] * (len(rec.ops) + 1)
+    for i, rop in enumerate(rec.ops):
+        if rop.cost.kind == "view" or rop.in_place:
+            continue
+        for v in rop.outputs:
+            value = rec.values[v]
+            change[i] += value.nbytes
+            end = len(rec.ops) if value.is_model_output else max(last_use.get(v, i), i)
+            change[min(end + 1, len(rec.ops))] -= value.nbytes
+    peak = live = 0
+    for c in change:
+        live += c
+        peak = max(peak, live)
+    return peak
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.1f} MiB"
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _real_tensor_budget(built: BuiltModel, dtype: torch.dtype, limits: _limits.TraceLimits,
+                        partial: Recording | None):
+    """Whether real CPU tensors fit the memory budget: ('why not', None), or ('', a check the recorder runs
+    before each op, stopping the trace when the process has grown past the budget).
+
+    The estimate: weights + inputs + the peak of live activations in what the meta tracer recorded before
+    it failed (for a detector, the backbone: the bulk of its activations). What runs after that point is
+    bounded by the check, which watches this process's resident memory."""
+    budget, how = limits.memory_budget()
+    if budget is None:
+        return "", None
     try:
         model = _build(built, "meta")
-        nbytes = sum(p.numel() for p in model.parameters()) * torch.empty((), dtype=dtype).element_size()
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except Exception:  # noqa: BLE001 - if we cannot tell, let the real tracer try
+        esize = torch.empty((), dtype=dtype).element_size()
+        weights = sum(p.numel() for p in model.parameters()) * esize
+        weights += sum(b.numel() * b.element_size() for b in model.buffers())
+    except Exception:  # noqa: BLE001 - if we cannot tell, the check below still bounds the run
+        weights, esize = 0, torch.empty((), dtype=dtype).element_size()
+    inputs = math.prod(built.input_shape) * esize
+    activations = peak_live_bytes(partial) if partial is not None and partial.ops else 0
+    need = weights + inputs + activations
+    if need > budget:
+        return (f"needs ~{_gib(need)} (weights {_gib(weights)}, inputs {_gib(inputs)}, activations so far "
+                f"{_gib(activations)}) > budget {_gib(budget)} ({how})"), None
+    start = _rss_bytes()
+    if start is None:
+        return "", None
+
+    def check() -> str:
+        now = _rss_bytes()
+        if now is not None and now - start > budget:
+            return f"grew past the memory budget of {_gib(budget)} ({how}) while tracing; lower --batch"
         return ""
-    if nbytes > total / 4:
-        return f"weights need {nbytes / 2**30:.1f} GiB, too much for real tensors on this machine"
-    return ""
+
+    return "", check
 
 
 def model_id(built: BuiltModel, dtype: torch.dtype) -> str:
@@ -203,6 +308,7 @@ def to_model_graph(rec: Recording, built: BuiltModel, dtype: torch.dtype, params
         dtype=dtype_label(dtype), params=params, macs=sum(o.macs for o in ops), flops=sum(o.flops for o in ops),
         ops=len(ops), tracer=tracer, ingested_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         published_macs=built.published.get("macs"), published_params=built.published.get("params"),
+        assumptions=list(built.assumptions.values()),
     )
     return ModelGraph(info=info, ops=ops, values=values, op_edges=[(s, d, b) for (s, d), b in edges.items()])
 

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
+from perfgraph.ingest.model_source import BuiltModel, ModelExitError, ModelSourceError, exits_raise
 
 __all__ = ["build", "parse_param_value", "split_spec", "load_factory"]
 
@@ -95,7 +95,8 @@ def _import_file(target: str) -> ModuleType:
     if added:
         sys.path.insert(0, parent)  # let the file import its siblings
     try:
-        spec.loader.exec_module(module)
+        with exits_raise(f"importing {target}"):
+            spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:
         sys.modules.pop(name, None)
         raise ModelSourceError(f"cannot import user model file {target}: {_first_line(exc)}") from None
@@ -114,7 +115,8 @@ def _import_module(target: str) -> ModuleType:
             f"user model {target!r} is neither a .py file path nor a dotted module name (package.module)"
         )
     try:
-        return importlib.import_module(target)
+        with exits_raise(f"importing {target}"):
+            return importlib.import_module(target)
     except ModuleNotFoundError as exc:
         if exc.name and target.startswith(exc.name) and (len(target) == len(exc.name) or target[len(exc.name)] == "."):
             raise ModelSourceError(f"user model module not found: {target} (no module named {exc.name!r})") from None
@@ -178,8 +180,10 @@ def build(spec: str, *, batch: int, input_shape: list[int] | None, params: dict[
     def build_module() -> nn.Module:
         try:
             module = factory(**kwargs)
-        except ModelSourceError:
+        except (ModelSourceError, ModelExitError):
             raise
+        except SystemExit as exc:
+            raise ModelExitError(f"user model factory {spec} called sys.exit({exc.code})") from None
         except Exception as exc:
             raise ModelSourceError(f"user model factory {spec} failed: {_first_line(exc)}") from None
         if not isinstance(module, nn.Module):

@@ -52,13 +52,17 @@ def _e_stage_widths(mgs, model_id):
     return [rows[k] for k in sorted(rows)]
 
 
-def _e_critical_path(mgs, model_id, weight="flops", hardware=None, batch=None, precision=None, overlay=None):
+def _e_critical_path(mgs, model_id, weight="flops", hardware=None, batch=None, precision=None, runtime=None,
+                     overlay=None):
     mg = _pick(mgs, model_id)
     st = stages(mg)
     if weight == "latency":
         available = [k[1:] for k, _ in overlay.select(mg.info.id)] if overlay is not None else []
         hw, b, p = _latency_key(mg.info.id, hardware, batch, precision, available)
-        latency = {k.subgraph_index: k.latency_s for k in overlay.get(mg.info.id, hw, b, p).kernels}
+        mm = overlay.get(mg.info.id, hw, b, p)
+        if _runtime(runtime) not in (None, mm.runtime):
+            raise LookupError(f"no {runtime} overlay for {mg.info.id} on {hw}; map it with --runtime {runtime}")
+        latency = {k.subgraph_index: k.latency_s for k in overlay_kernels(mm)}
         cp = critical_path(mg, "latency", node_weights=latency)
         return [{"index": i, "stage": st[i], "weight": latency[i]} for i in cp.path]
     _check_weight(weight)
@@ -118,15 +122,22 @@ def _n_simple(name: str):
     return run
 
 
-def _n_critical_path(store, model_id, weight="flops", hardware=None, batch=None, precision=None):
+def _n_critical_path(store, model_id, weight="flops", hardware=None, batch=None, precision=None, runtime=None):
     if weight == "latency":
-        available = [(r["hardware"], r["batch"], r["precision"]) for r in store.overlays(model_id)]
+        stored = store.overlays(model_id, with_runtime=True)
+        rt = _runtime(runtime)
+        available = [(r["hardware"], r["batch"], r["precision"]) for r in stored if rt in (None, r["runtime"])]
         hw, b, p = _latency_key(model_id, hardware, batch, precision, available)
-        cp = store.critical_path(model_id, "latency", hw, b, p)
+        runtimes = sorted({r["runtime"] for r in stored if (r["hardware"], r["batch"], r["precision"]) == (hw, b, p)})
+        if rt is None and len(runtimes) > 1:
+            raise ValueError(f"overlays of {model_id} on {hw} under {len(runtimes)} runtimes; pick one with "
+                             f"-p runtime= ({', '.join(runtimes)})")
+        rt = rt or runtimes[0]
+        cp = store.critical_path(model_id, "latency", hw, b, p, runtime=rt)
         if not cp.path:
             return []
         return store.query("critical_path_latency", model_id=model_id, path=cp.path, hardware=hw, batch=b,
-                           precision=p)
+                           precision=p, runtime=rt)
     _check_weight(weight)
     cp = store.critical_path(model_id, weight)
     if not cp.path:
@@ -182,6 +193,22 @@ def _precision(value: Any) -> str | None:
     return str(value).strip().lower() if value not in (None, "") else None
 
 
+def overlay_kernels(mm):
+    """The mapping's kernels per stored subgraph (`engine.overlay.overlay_kernels`)."""
+    from perfgraph.engine.overlay import overlay_kernels as per_subgraph
+
+    return per_subgraph(mm)
+
+
+def _runtime(value: Any) -> str | None:
+    """A runtime filter (eager | compiled | graph), or None for any."""
+    if value in (None, ""):
+        return None
+    from perfgraph.engine.runtime import parse_runtime
+
+    return parse_runtime(str(value)).value
+
+
 def _latency_key(model_id: str, hardware, batch, precision, available: list[tuple]) -> tuple[str, int, str]:
     """The one (hardware, batch, precision) overlay a latency critical path runs on: `hardware` is
     required; batch and precision may be left out when only one overlay of that chip matches."""
@@ -201,13 +228,13 @@ def _latency_key(model_id: str, hardware, batch, precision, available: list[tupl
     return match[0]
 
 
-def _e_memory_bound_share(mgs, model_id, hardware=None, batch=None, precision=None, overlay=None):
+def _e_memory_bound_share(mgs, model_id, hardware=None, batch=None, precision=None, runtime=None, overlay=None):
     mg = _pick(mgs, model_id)
     rows = []
-    for (_, hw, b, p), mm in overlay.select(mg.info.id, _hw_ids(hardware), _batch(batch), _precision(precision)):
+    for (_, hw, b, p), mm in _select(overlay, mg.info.id, hardware, batch, precision, runtime):
         latency = memory = 0.0
         n = bound = 0
-        for k in sorted(mm.kernels, key=lambda k: k.subgraph_index):  # index order, as the Cypher reduce
+        for k in sorted(overlay_kernels(mm), key=lambda k: k.subgraph_index):  # index order, as the Cypher reduce
             n += 1
             latency += k.latency_s
             if k.bound == "memory":
@@ -219,24 +246,31 @@ def _e_memory_bound_share(mgs, model_id, hardware=None, batch=None, precision=No
     return rows
 
 
-def _n_memory_bound_share(store, model_id, hardware=None, batch=None, precision=None):
+def _n_memory_bound_share(store, model_id, hardware=None, batch=None, precision=None, runtime=None):
     return store.query("memory_bound_share", model_id=model_id, hardware=_hw_ids(hardware), batch=_batch(batch),
-                       precision=_precision(precision))
+                       precision=_precision(precision), runtime=_runtime(runtime))
 
 
-def _e_bound_flip(mgs, model_id, a=None, b=None, batch=None, precision=None, overlay=None):
+def _select(overlay, model_id, hardware, batch, precision, runtime):
+    """Overlay entries matching the filters; `runtime` compares with what each entry ran under."""
+    rt = _runtime(runtime)
+    return [(k, mm) for k, mm in overlay.select(model_id, _hw_ids(hardware), _batch(batch), _precision(precision))
+            if rt is None or mm.runtime == rt]
+
+
+def _e_bound_flip(mgs, model_id, a=None, b=None, batch=None, precision=None, runtime=None, overlay=None):
     mg = _pick(mgs, model_id)
     sa, sb = _hw_ids(a), _hw_ids(b)
-    entries = overlay.select(mg.info.id, None, _batch(batch), _precision(precision))
+    entries = _select(overlay, mg.info.id, None, batch, precision, runtime)
     rows = []
     for (_, ha, ba, pa), ma in entries:
         if sa is not None and ha not in sa:
             continue
         for (_, hb, bb, pb), mb in entries:
-            if hb == ha or bb != ba or pb != pa or (sb is not None and hb not in sb):
+            if hb == ha or bb != ba or pb != pa or mb.runtime != ma.runtime or (sb is not None and hb not in sb):
                 continue
-            kb = {k.subgraph_index: k for k in mb.kernels}
-            for k in sorted(ma.kernels, key=lambda k: k.subgraph_index):
+            kb = {k.subgraph_index: k for k in overlay_kernels(mb)}
+            for k in sorted(overlay_kernels(ma), key=lambda k: k.subgraph_index):
                 other = kb.get(k.subgraph_index)
                 if k.bound == "memory" and other is not None and other.bound == "compute":
                     sg = mg.subgraphs[k.subgraph_index]
@@ -247,14 +281,14 @@ def _e_bound_flip(mgs, model_id, a=None, b=None, batch=None, precision=None, ove
                                        r["index"]))
 
 
-def _n_bound_flip(store, model_id, a=None, b=None, batch=None, precision=None):
+def _n_bound_flip(store, model_id, a=None, b=None, batch=None, precision=None, runtime=None):
     return store.query("bound_flip", model_id=model_id, a=_hw_ids(a), b=_hw_ids(b), batch=_batch(batch),
-                       precision=_precision(precision))
+                       precision=_precision(precision), runtime=_runtime(runtime))
 
 
-def _e_best_chip(mgs, hardware=None, batch=None, precision=None, overlay=None):
+def _e_best_chip(mgs, hardware=None, batch=None, precision=None, runtime=None, overlay=None):
     groups: dict[tuple, list[tuple[str, float, float]]] = {}
-    for (model, hw, b, p), mm in overlay.select(None, _hw_ids(hardware), _batch(batch), _precision(precision)):
+    for (model, hw, b, p), mm in _select(overlay, None, hardware, batch, precision, runtime):
         groups.setdefault((model, b, p), []).append((hw, mm.latency_sequential_s, mm.energy_per_sample_j))
     rows = []
     for (model, b, p), chips in sorted(groups.items()):
@@ -265,8 +299,9 @@ def _e_best_chip(mgs, hardware=None, batch=None, precision=None, overlay=None):
     return rows
 
 
-def _n_best_chip(store, hardware=None, batch=None, precision=None):
-    return store.query("best_chip", hardware=_hw_ids(hardware), batch=_batch(batch), precision=_precision(precision))
+def _n_best_chip(store, hardware=None, batch=None, precision=None, runtime=None):
+    return store.query("best_chip", hardware=_hw_ids(hardware), batch=_batch(batch), precision=_precision(precision),
+                       runtime=_runtime(runtime))
 
 
 def on_demand_overlay(mgs: list[ModelGraph], model_id: str | None, params: dict[str, Any]):
@@ -275,7 +310,7 @@ def on_demand_overlay(mgs: list[ModelGraph], model_id: str | None, params: dict[
     from perfgraph.engine.overlay import Overlay
     from perfgraph.hardware.spec import get as get_hw
 
-    ov = Overlay()
+    ov = Overlay(runtime=_runtime(params.get("runtime")) or "eager")  # the CLI's default, as `perfgraph map`
     names = [n for key in ("hardware", "a", "b") for n in (_hw_ids(params.get(key)) or [])]
     if not names:
         return ov
@@ -295,7 +330,9 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in [
     NamedQuery("critical_path", "heaviest path through the kernel DAG",
                {"weight": "flops | bytes | macs | latency (default flops)",
                 "hardware": "chip, for weight=latency", "batch": "for weight=latency (default: the mapped one)",
-                "precision": "for weight=latency (default: the mapped one)"}, True, _e_critical_path,
+                "precision": "for weight=latency (default: the mapped one)",
+                "runtime": "for weight=latency: eager | compiled | graph (default: the mapped one)"}, True,
+               _e_critical_path,
                _n_critical_path, overlay=True),
     NamedQuery("top_intensity", "subgraphs with the highest FLOP/byte", {"n": "rows (default 10)"}, True,
                _e_top_intensity, _n_top_intensity),
@@ -304,14 +341,15 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in [
                _e_rank_models, _n_rank_models),
     NamedQuery("memory_bound_share", "per mapped chip, batch, precision: share of kernels and of latency "
                "that is memory-bound", {"hardware": "chips (default: all mapped)", "batch": "filter",
-                                        "precision": "filter"}, True,
+                                        "precision": "filter", "runtime": "filter"}, True,
                _e_memory_bound_share, _n_memory_bound_share, overlay=True),
     NamedQuery("bound_flip", "kernels memory-bound on chip a but compute-bound on chip b (same batch, precision)",
                {"a": "chips where memory-bound (default: any)", "b": "chips where compute-bound (default: any)",
-                "batch": "filter", "precision": "filter"}, True, _e_bound_flip, _n_bound_flip, overlay=True),
+                "batch": "filter", "precision": "filter", "runtime": "filter"}, True, _e_bound_flip, _n_bound_flip,
+               overlay=True),
     NamedQuery("best_chip", "per model, batch, precision: fastest chip and lowest-energy chip among those mapped",
                {"hardware": "chips to choose from (default: all mapped)", "batch": "filter",
-                "precision": "filter"}, False, _e_best_chip, _n_best_chip, overlay=True),
+                "precision": "filter", "runtime": "filter"}, False, _e_best_chip, _n_best_chip, overlay=True),
 ]}
 
 
@@ -327,7 +365,7 @@ def run_embedded(name: str, mgs: list[ModelGraph], model_id: str | None = None, 
     """`overlay`: the mapping overlay (`perfgraph.engine.overlay.Overlay`) the overlay queries read; when
     None they map the models onto the chips named in `params` on the spot (module docstring)."""
     q = get(name)
-    _check_params(q, params)
+    params = validate_params(q, params)
     if q.overlay:
         if overlay is None:
             overlay = on_demand_overlay(mgs, model_id if q.per_model else None, params)
@@ -341,7 +379,7 @@ def run_embedded(name: str, mgs: list[ModelGraph], model_id: str | None = None, 
 
 def run_neo4j(name: str, store, model_id: str | None = None, **params: Any) -> list[dict[str, Any]]:
     q = get(name)
-    _check_params(q, params)
+    params = validate_params(q, params)
     if q.per_model:
         if model_id is None:
             raise ValueError(f"query {name!r} needs --model")
@@ -349,8 +387,22 @@ def run_neo4j(name: str, store, model_id: str | None = None, **params: Any) -> l
     return q.neo4j(store, **params)
 
 
-def _check_params(q: NamedQuery, params: dict[str, Any]) -> None:
+def validate_params(q: NamedQuery, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of query `q` checked and converted, the same for both stores (so that neither answers
+    what the other rejects): unknown names, counts and batches that are not integers >= 1, choices
+    outside their list. Returns a new dict; ValueError with one line on the first bad parameter."""
     unknown = set(params) - set(q.params)
     if unknown:
         allowed = ", ".join(q.params) or "none"
         raise ValueError(f"query {q.name!r} takes no parameter {', '.join(sorted(unknown))}; parameters: {allowed}")
+    checks: dict[str, Callable[[str, Any], Any]] = {
+        "n": _positive_int, "batch": _positive_int,
+        "weight": lambda _, v: _check_weight(v) or v, "by": lambda _, v: _check_rank(v) or v}
+    return {k: checks[k](k, v) if k in checks and v not in (None, "") else v for k, v in params.items()}
+
+
+def _positive_int(name: str, value: Any) -> int:
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise ValueError(f"parameter {name} must be an integer >= 1, got {value!r}")
+    return int(text)

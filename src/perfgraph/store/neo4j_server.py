@@ -49,6 +49,10 @@ __all__ = [
     "stop",
     "status",
     "read_password",
+    "record_started",
+    "last_started_home",
+    "running_server",
+    "password_for",
 ]
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
@@ -114,6 +118,7 @@ _REPO_ROOT = Path(__file__).resolve().parents[3]
 _PID_FILE = "run/neo4j.pid"
 _STATE_FILE = "run/server.json"
 _PASSWORD_FILE = "password"
+_LAST_HOME_FILE = "neo4j-last-home"  # under perfgraph_root(): the home `perfgraph neo4j start` ran last
 _CONSOLE_LOG = "logs/console.log"
 _NEO4J_LOG = "logs/neo4j.log"
 
@@ -174,11 +179,15 @@ class ServerInfo:
 # --------------------------------------------------------------------------- locations
 
 
+def perfgraph_root() -> Path:
+    """``$PERFGRAPH_HOME`` if set, else ``~/.perfgraph``."""
+    base = os.environ.get("PERFGRAPH_HOME")
+    return Path(base).expanduser() if base else Path.home() / ".perfgraph"
+
+
 def default_home() -> Path:
     """``$PERFGRAPH_HOME/neo4j`` if set, else ``~/.perfgraph/neo4j``."""
-    base = os.environ.get("PERFGRAPH_HOME")
-    root = Path(base).expanduser() if base else Path.home() / ".perfgraph"
-    return root / "neo4j"
+    return perfgraph_root() / "neo4j"
 
 
 def _home(home: Path | str | None) -> Path:
@@ -375,6 +384,72 @@ def read_password(home: Path | str | None = None) -> str | None:
         return None
     text = text[:-1] if text.endswith("\n") else text  # keep spaces: they may be part of it
     return text or None
+
+
+def record_started(home: Path | str | None) -> None:
+    """Remember ``home`` as the one ``perfgraph neo4j start`` ran last, so that ``ingest`` and ``query``
+    find its server without ``--home`` (``$PERFGRAPH_HOME/neo4j-last-home``)."""
+    path = perfgraph_root() / _LAST_HOME_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{_home(home)}\n", encoding="utf-8")
+
+
+def last_started_home() -> Path | None:
+    """The home ``perfgraph neo4j start`` ran last (None if never recorded)."""
+    try:
+        text = (perfgraph_root() / _LAST_HOME_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return Path(text) if text else None
+
+
+def _candidate_homes(home: Path | str | None) -> list[Path]:
+    """The given home; without one, the last started home, then the default one."""
+    if home:
+        return [_home(home)]
+    last = last_started_home()
+    return list(dict.fromkeys(h for h in (last.resolve() if last else None, _home(None)) if h is not None))
+
+
+def running_server(home: Path | str | None = None) -> ServerInfo | None:
+    """The running server of ``home``; without a home, of the last started home, else of the default home."""
+    for h in _candidate_homes(home):
+        pid = _running_pid(h)
+        if pid is not None:
+            return _info_from_state(h, pid, already_running=True)
+    return None
+
+
+def password_for(uri: str, home: Path | str | None = None) -> str | None:
+    """The stored password of the running local server (``running_server``'s homes) whose Bolt address
+    ``uri`` is -- bolt:// or neo4j:// on exactly 127.0.0.1 and that server's port -- else None: a stored
+    password is never sent to any other server (another host, port, or a ``localhost`` that may resolve
+    to an address the server does not listen on)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+        port = parts.port or 7687
+    except ValueError:
+        return None
+    if parts.scheme not in ("bolt", "neo4j") or parts.hostname != HOST or parts.username is not None:
+        return None
+    for h in _candidate_homes(home):
+        pid = _running_pid(h)
+        if pid is not None:
+            info = _info_from_state(h, pid)
+            if info.auth and info.bolt_port == port:
+                return info.password
+    return None
+
+
+def _restrict_permissions(home: Path) -> None:
+    """The store and the server's credentials are readable by their owner only (data/ 0700, auth.ini and
+    the password file 0600), whatever the umask, also in homes made before this was enforced."""
+    for path, mode in ((home / "data", 0o700), (home / "data" / "dbms" / "auth.ini", 0o600),
+                       (home / _PASSWORD_FILE, 0o600)):
+        if path.exists():
+            os.chmod(path, mode)
 
 
 def _log_sizes(home: Path) -> dict[str, int]:
@@ -617,6 +692,7 @@ def start(
 
     for sub in ("conf", "data", "logs", "run", "import", "plugins"):
         (home / sub).mkdir(parents=True, exist_ok=True)
+    _restrict_permissions(home)
     (home / "conf" / "neo4j.conf").write_text(
         _render_conf(home, bolt_port, http_port, auth, bool(apoc_jars), heap_max, page_cache, extra_conf)
     )
@@ -642,6 +718,7 @@ def start(
         )
     if effective is not None and not (home / _PASSWORD_FILE).exists():
         _write_private(home / _PASSWORD_FILE, effective + "\n")
+    _restrict_permissions(home)  # set-initial-password wrote data/dbms/auth.ini under the umask
 
     extra = os.environ.get("PERFGRAPH_NEO4J_JAVA_OPTS", "").split()
     cmd = [
@@ -711,6 +788,7 @@ def start(
         effective = change_to
         _write_private(home / _PASSWORD_FILE, effective + "\n")
 
+    _restrict_permissions(home)  # whatever the server created at its first start
     info = _info_from_state(home, proc.pid)
     info.password = effective if auth else None
     info.startup_s = round(time.monotonic() - t0, 2)

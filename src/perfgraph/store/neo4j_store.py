@@ -60,34 +60,81 @@ class StoreError(RuntimeError):
 
 
 def connect_from_env(uri: str | None = None, user: str | None = None, password: str | None = None,
-                     database: str | None = None) -> "Neo4jStore":
-    """A store from explicit arguments or NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE."""
+                     database: str | None = None, home: str | os.PathLike | None = None) -> "Neo4jStore":
+    """A store from explicit arguments or NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE.
+
+    Without a URI: the running server of `perfgraph neo4j start --home HOME` (without `home`: of the last
+    `perfgraph neo4j start`, else of the default home). Without a password: that local server's stored
+    one, but only when the URI is that server's own Bolt address (`neo4j_server.password_for`)."""
+    from perfgraph.store import neo4j_server as ns
+
     uri = uri or os.environ.get("NEO4J_URI")
+    origin = None
     if not uri:
-        raise StoreError("no Neo4j URI: pass --uri or set NEO4J_URI (e.g. bolt://127.0.0.1:7687); "
-                         "`perfgraph neo4j start` runs a local server")
+        server = ns.running_server(home)
+        if server is None:
+            raise StoreError(_no_server_message(home))
+        uri, origin = server.bolt_uri, f"the local server of {server.home}"
     user = user or os.environ.get("NEO4J_USER", "neo4j")
     password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
     if password is None:
-        try:
-            from perfgraph.store.neo4j_server import read_password
+        password = ns.password_for(uri, home)
+    store = Neo4jStore(uri, user, password, database or os.environ.get("NEO4J_DATABASE"))
+    store.origin = origin
+    return store
 
-            password = read_password()
-        except Exception:  # noqa: BLE001 - no local server: connect without auth
-            password = None
-    return Neo4jStore(uri, user, password, database or os.environ.get("NEO4J_DATABASE"))
+
+def _no_server_message(home: str | os.PathLike | None) -> str:
+    if home:
+        return (f"no Neo4j server runs for --home {home}: start it with `perfgraph neo4j start --home {home}`, "
+                "or pass --uri")
+    from perfgraph.store.neo4j_server import last_started_home
+
+    last = last_started_home()
+    stopped = f" (the last one started, --home {last}, is not running)" if last else ""
+    return (f"no Neo4j URI and no local server running{stopped}: pass --uri or set NEO4J_URI "
+            "(e.g. bolt://127.0.0.1:7687), or --home DIR for a server started with "
+            "`perfgraph neo4j start --home DIR`; `perfgraph neo4j start` runs a local server")
+
+
+# Schemes the driver speaks Bolt over (+s: TLS with verified certificates, +ssc: self-signed accepted).
+URI_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+# Seconds to open a connection, Bolt handshake and login included: a port that accepts but never answers
+# fails after this, not after the driver's 60 s default.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_uri(uri: str) -> str:
+    """`uri` itself when its scheme is one perfgraph accepts, else a StoreError naming them."""
+    scheme, sep, _ = uri.partition("://")
+    if not sep or scheme.lower() not in URI_SCHEMES:
+        raise StoreError(f"unsupported Neo4j URI {display_uri(uri)!r}: use one of the schemes "
+                         f"{', '.join(URI_SCHEMES)} (e.g. bolt://127.0.0.1:7687)")
+    return uri
+
+
+def display_uri(uri: str) -> str:
+    """`uri` without any user:password@ part (messages never show credentials)."""
+    scheme, sep, rest = uri.partition("://")
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}" if sep else uri.rpartition("@")[2]
 
 
 class Neo4jStore:
     def __init__(self, uri: str, user: str | None = "neo4j", password: str | None = None, database: str | None = None):
-        self.uri = uri
+        check_uri(uri)
+        self.uri = display_uri(uri)
         self.user = user
         self.database = database
+        self.origin: str | None = None  # how the URI was found when not given (connect_from_env)
+        self._sent_password = password is not None
         auth = (user, password) if password is not None else None
         try:
-            self.driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=10, max_transaction_retry_time=15)
+            self.driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=CONNECT_TIMEOUT_S,
+                                               connection_acquisition_timeout=CONNECT_TIMEOUT_S,
+                                               max_transaction_retry_time=15)
         except (ValueError, Neo4jError) as exc:
-            raise StoreError(f"bad Neo4j URI {uri!r}: {exc}") from None
+            raise StoreError(f"bad Neo4j URI {self.uri!r}: {_first_line(exc)}") from None
         self._schema_ready = False
 
     def close(self) -> None:
@@ -104,24 +151,38 @@ class Neo4jStore:
         return self._translated(lambda: self._session_run(write, unit_of_work))
 
     def _session_run(self, write: bool, unit_of_work: Callable[[ManagedTransaction], Any]) -> Any:
+        def without_memory_retries(tx: ManagedTransaction) -> Any:
+            try:
+                return unit_of_work(tx)
+            except Neo4jError as exc:
+                if _out_of_memory(exc):  # transient to the driver, but the same work fails the same way again
+                    raise _OutOfMemory(exc) from None
+                raise
+
         with self.driver.session(database=self.database) as session:
-            return (session.execute_write if write else session.execute_read)(unit_of_work)
+            return (session.execute_write if write else session.execute_read)(without_memory_retries)
 
     def _translated(self, call: Callable[[], Any]) -> Any:
         """Run `call`, turning driver errors into one-line StoreErrors (never with credentials)."""
         try:
             return call()
         except AuthError:
+            if not self._sent_password:
+                raise StoreError(_no_password_message(self.uri)) from None
             raise StoreError(f"Neo4j at {self.uri} refused the credentials for user {self.user!r}") from None
+        except _OutOfMemory as oom:
+            raise StoreError(_out_of_memory_message(self.uri, oom.error)) from None
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
-            raise StoreError(f"cannot reach Neo4j at {self.uri}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot reach Neo4j at {self.uri}: {_unreachable_reason(exc)}") from None
         except Neo4jError as exc:
             if getattr(exc, "code", None) in TERMINATED_CODES:  # e.g. the server shut down under the query
                 raise StoreError(f"Neo4j at {self.uri} terminated the transaction ({exc.code}): the server "
                                  "stopped, or the query was killed or timed out") from None
+            if _out_of_memory(exc):  # raised outside a unit of work (a commit)
+                raise StoreError(_out_of_memory_message(self.uri, exc)) from None
             if isinstance(exc, ClientError):
                 raise StoreError(f"Neo4j rejected a query: {exc.code}: {_first_line(exc.message or exc)}") from None
-            raise StoreError(f"Neo4j error: {_first_line(exc)}") from None
+            raise StoreError(f"Neo4j error: {exc.code}: {_first_line(exc.message or exc)}") from None
 
     def verify(self) -> str:
         """Check the connection and credentials; return the server's version. An unreachable server fails
@@ -221,17 +282,20 @@ class Neo4jStore:
 
         def work(tx: ManagedTransaction) -> tuple[dict[str, str], float, float]:
             t0 = time.perf_counter()
+            _lock_models(tx, ids)  # before reading what is stored: concurrent writers of a model queue here
             stored = {r["id"] for r in tx.run("UNWIND $ids AS id MATCH (m:Model {id: id}) RETURN id", ids=ids)}
             states = {i: ("replaced" if i in stored else "created") if (replace or i not in stored) else "exists"
                       for i in ids}
             todo = [i for i in ids if states[i] != "exists"]
             if not todo:
+                _unlock_models(tx, ids)
                 return states, 0.0, 0.0
             if replace and stored:
                 tx.run(load("delete_model"), model_ids=[i for i in todo if i in stored]).consume()
             tx.run(load("write_model_graphs"), graphs=_Unlogged(columns[i] for i in todo)).consume()
             t = time.perf_counter()
             _stages_and_paths(_tx_runner(tx), todo, "flops", mark=True)
+            _unlock_models(tx, ids)
             return states, t - t0, time.perf_counter() - t
 
         states, writes_s, stages_s = self._run(True, work)
@@ -259,13 +323,19 @@ class Neo4jStore:
 
     def delete_models(self, model_ids: list[str]) -> None:
         """Remove models with everything they own, in one transaction."""
-        self._run(True, lambda tx: tx.run(load("delete_model"), model_ids=list(model_ids)).consume())
+        def work(tx: ManagedTransaction) -> None:
+            _lock_models(tx, list(model_ids))  # never under a concurrent ingest of the same model
+            tx.run(load("delete_model"), model_ids=list(model_ids)).consume()
+            _unlock_models(tx, list(model_ids))
+
+        self.ensure_schema()
+        self._run(True, work)
 
     # -- mapping overlay ---------------------------------------------------------------------------------
     def write_overlay(self, model_id: str, hardware: dict[str, Any], batch: int, precision: str,
-                      rows: list[dict[str, Any]], model_row: dict[str, Any]) -> dict[str, Any]:
-        """Write one (model, hardware, batch, precision) mapping overlay in ONE managed transaction: MERGE
-        the (:Hardware) node, drop the MAPPED_TO rels with the same key, then write the model's and every
+                      rows: list[dict[str, Any]], model_row: dict[str, Any], runtime: str = "compiled") -> dict[str, Any]:
+        """Write one (model, hardware, batch, precision, runtime) mapping overlay in ONE managed transaction:
+        MERGE the (:Hardware) node, drop the MAPPED_TO rels with the same key, then write the model's and every
         subgraph's (`rows`: [{uid, index, props}], see `perfgraph.engine.overlay`). Re-running replaces.
         Returns {"result": "created" | "replaced", "subgraphs": n}."""
         self.ensure_schema()
@@ -275,25 +345,28 @@ class Neo4jStore:
         precision = precision.lower()
 
         def work(tx: ManagedTransaction) -> dict[str, Any]:
+            _lock_models(tx, [model_id])  # a concurrent --replace of the model cannot swap its kernels under us
             n = tx.run("MATCH (m:Model {id: $id}) RETURN m.subgraphs AS n", id=model_id).single()
             if n is None:
                 raise StoreError(f"no model {model_id!r} in {self.uri}: ingest it before writing its overlay")
             tx.run(load("overlay_hardware"), hardware=hardware).consume()
             gone = tx.run(load("overlay_delete"), model_id=model_id, hardware=hw_id, batch=batch,
-                          precision=precision).single()
+                          precision=precision, runtime=runtime).single()
             written = tx.run(load("overlay_write"), model_id=model_id, hardware=hw_id, batch=batch,
-                             precision=precision, model=model_row, rows=rows).single()["subgraphs"]
+                             precision=precision, runtime=runtime, model=model_row, rows=rows).single()["subgraphs"]
             if written != len(rows):  # raising rolls the whole transaction back
                 raise StoreError(f"overlay for {model_id} matched {written} of {len(rows)} subgraphs; "
                                  "was the model re-ingested with another partition?")
             replaced = gone["subgraph_rels"] + gone["model_rels"] > 0
+            _unlock_models(tx, [model_id])
             return {"result": "replaced" if replaced else "created", "subgraphs": written}
 
         return self._run(True, work)
 
-    def overlays(self, model_id: str) -> list[dict[str, Any]]:
-        """The (hardware, batch, precision) overlays stored for a model."""
-        return self.query("overlay_list", model_id=model_id)
+    def overlays(self, model_id: str, with_runtime: bool = False) -> list[dict[str, Any]]:
+        """The (hardware, batch, precision) overlays stored for a model (with their runtime if asked)."""
+        rows = self.query("overlay_list", model_id=model_id)
+        return rows if with_runtime else [{k: v for k, v in r.items() if k != "runtime"} for r in rows]
 
     # -- queries ----------------------------------------------------------------------------------------
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
@@ -302,13 +375,14 @@ class Neo4jStore:
         return self._run(False, lambda tx: [r.data() for r in tx.run(text, **params)])
 
     def critical_path(self, model_id: str, weight: str = "flops", hardware: str | None = None,
-                      batch: int | None = None, precision: str | None = None) -> CriticalPath:
+                      batch: int | None = None, precision: str | None = None,
+                      runtime: str = "compiled") -> CriticalPath:
         """Heaviest path by FLOPs, bytes, MACs, or predicted latency on `hardware` (needs the overlay).
         Runs the linear frontier loop; stages are rewritten identically, and the FLOP path marks stay."""
         def work(tx):
             if weight == "latency":
                 tx.run(load("latency_weights"), model_id=model_id, hardware=hardware, batch=batch,
-                       precision=precision).consume()
+                       precision=precision, runtime=runtime).consume()
                 return _stages_and_paths(_tx_runner(tx), [model_id], None, mark=False, label="latency")[model_id]
             if weight not in WEIGHT_PROPERTIES:
                 raise StoreError(f"unknown critical-path weight {weight!r}; choose flops, bytes, macs or latency")
@@ -365,6 +439,15 @@ class Neo4jStore:
 
 
 Runner = Callable[..., list[dict[str, Any]]]  # (cypher text, **params) -> rows
+
+
+def _lock_models(tx: ManagedTransaction, model_ids: list[str]) -> None:
+    """Take this transaction's write lock on each model id (model_lock.cypher), in one global order."""
+    tx.run(load("model_lock"), ids=sorted(set(model_ids))).consume()
+
+
+def _unlock_models(tx: ManagedTransaction, model_ids: list[str]) -> None:
+    tx.run(load("model_unlock"), ids=sorted(set(model_ids))).consume()
 
 
 def _tx_runner(tx: ManagedTransaction) -> Runner:
@@ -479,6 +562,41 @@ def _batches(graphs: list[ModelGraph], limit: int) -> list[list[ModelGraph]]:
     return out
 
 
+class _OutOfMemory(Exception):
+    """A Neo4j out-of-memory error raised inside a unit of work: not a driver error, so not retried."""
+
+    def __init__(self, error: Neo4jError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _out_of_memory(exc: Neo4jError) -> bool:
+    """Neo4j's memory errors: a transaction over db.memory.transaction.max, the global transaction pool
+    (MemoryPoolOutOfMemoryError), or the JVM's heap (OutOfMemoryError)."""
+    code = getattr(exc, "code", None) or ""
+    return "OutOfMemory" in code or "MemoryLimit" in code
+
+
+def _out_of_memory_message(uri: str, exc: Neo4jError) -> str:
+    message = " ".join(str(exc.message or exc).split())  # whole, on one line
+    return (f"Neo4j at {uri} ran out of memory ({exc.code}): {message.rstrip('.')}. Give it more: "
+            "perfgraph neo4j stop, then perfgraph neo4j start --heap 4g; or ingest fewer models at once")
+
+
+def _no_password_message(uri: str) -> str:
+    return (f"Neo4j at {uri} wants a password and none was sent: pass --password or set NEO4J_PASSWORD "
+            "(a server started with `perfgraph neo4j start --home DIR` gets its stored password only through "
+            "--home DIR or its own URI, bolt://127.0.0.1:PORT, which `perfgraph neo4j status --home DIR` shows)")
+
+
+def _unreachable_reason(exc: Exception) -> str:
+    text = str(exc)
+    if "handshake" in text or "Deadline" in text or "timed out" in text.lower():
+        return (f"no Bolt answer within {CONNECT_TIMEOUT_S:g} s (is it a Neo4j Bolt port? Neo4j's HTTP port "
+                "7474 is not)")
+    return _first_line(exc)
+
+
 def _unreachable(exc: Exception) -> bool:
     """A lost server: retrying model by model would only fail again, slowly."""
     return "cannot reach" in str(exc) or "terminated the transaction" in str(exc)
@@ -501,4 +619,6 @@ def _first_line(exc: Any) -> str:
 
         reason = re.search(r"\(reason (.+)\)\s*$", text[1])
         first = f"{first.rstrip(':')}: {reason.group(1) if reason else text[1].strip()}"
-    return first[:300]
+    if len(first) <= 300:
+        return first
+    return first[:300].rsplit(" ", 1)[0] + " ..."  # never cut mid-word

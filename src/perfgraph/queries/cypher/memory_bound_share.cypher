@@ -1,10 +1,11 @@
 // Named query `memory_bound_share`: for one model, per mapped (hardware, batch, precision), how many of its
 // subgraphs are memory-bound and what share of the predicted (sequential) latency they take.
-// $model_id; $hardware: list of chip ids or null (all); $batch, $precision: filters or null (all).
+// $model_id; $hardware: list of chip ids or null (all); $batch, $precision, $runtime: filters or null (all).
 // Latencies are summed in subgraph-index order (reduce over an ordered collect), as the networkx twin does.
 MATCH (s:Subgraph {model_id: $model_id})-[r:MAPPED_TO]->(h:Hardware)
 WHERE ($hardware IS NULL OR h.id IN $hardware) AND ($batch IS NULL OR r.batch = $batch)
   AND ($precision IS NULL OR r.precision = $precision)
+  AND ($runtime IS NULL OR coalesce(r.runtime, 'compiled') = $runtime)
 WITH h.id AS hardware, r.batch AS batch, r.precision AS precision, s.index AS index, r.bound AS bound,
      r.latency_s AS latency
 ORDER BY hardware, batch, precision, index

@@ -7,6 +7,8 @@
 // every op cost ~10 % of the server's CPU in a zoo ingest. Stores created by perfgraph 0.1 had the
 // constraints, and earlier 0.1 builds the op uid index; they are dropped here.
 CREATE CONSTRAINT model_id IF NOT EXISTS FOR (m:Model) REQUIRE m.id IS UNIQUE;
+// Writers of one model serialise on a lock node per id (model_lock.cypher): unique, so MERGEs wait.
+CREATE CONSTRAINT model_write_lock IF NOT EXISTS FOR (l:ModelWriteLock) REQUIRE l.id IS UNIQUE;
 DROP CONSTRAINT op_uid IF EXISTS;
 DROP CONSTRAINT subgraph_uid IF EXISTS;
 DROP INDEX op_uid_lookup IF EXISTS;

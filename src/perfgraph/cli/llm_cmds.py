@@ -1,0 +1,245 @@
+"""`perfgraph llm ...`: LLM phases, memory, serving metrics and training steps (see `perfgraph.llm`)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from perfgraph.cli import output
+from perfgraph.cli.main import BatchList, cli
+from perfgraph.cli.options import runtime_options
+
+SCHEME_CHOICE = click.Choice(["fp32", "fp16", "bf16", "int8", "w8a16", "w4a16"], case_sensitive=False)
+SCHEME_HELP = ("Storage and compute: fp32 | fp16 | bf16 | int8 (W8A8) | w8a16 / w4a16 (weight-only int8 / "
+               "int4, bf16 compute).")
+
+
+def _params(pairs):
+    from perfgraph.ingest.sources import parse_params
+
+    return parse_params(pairs)
+
+
+def _chips(text: str) -> list[str]:
+    chips = [c.strip() for c in (text or "").split(",") if c.strip()]
+    if not chips:
+        raise click.UsageError("--hardware needs at least one chip (e.g. h100,a100)")
+    return chips
+
+
+def _emit(rows, as_json: bool, title: str, conditions: str) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    output.print_rows(rows, title=title)
+    click.echo(conditions)
+
+
+@cli.group("llm")
+def llm_group() -> None:
+    """LLMs: prefill and decode phases, KV-cache memory, serving metrics per chip, training steps.
+
+    MODEL is an hf: decoder: hf:llama-7b, hf:llama3-8b (grouped-query attention), hf:llama-70b,
+    hf:mistral-7b (sliding window), hf:mixtral-8x7b (mixture of experts), hf:gpt2, or hf:llama with -p.
+
+    \b
+    Examples:
+      perfgraph llm phase hf:llama-7b --phase decode --batch 8 --context 2048
+      perfgraph llm memory hf:llama-7b --batch 8 --context 4096 --hardware h100,a100
+      perfgraph llm serve hf:llama-7b --hardware h100,a100 --batch 1,8,32
+      perfgraph llm train hf:llama-7b --hardware h100 --seq-len 2048 --measured-step-time 0.5
+    """
+
+
+def phase_summary(model, phase, batch, prompt_len, context, params, cache, top, as_json) -> None:
+    """Print the cost summary of one traced phase (what `analyze --phase` shows)."""
+    from perfgraph import llm
+    from perfgraph.analysis import summarize
+
+    with output.status(f"tracing the {phase} of {model}"):
+        mg = llm.phase_graph(model, phase, batch=batch, prompt_len=prompt_len, context=context,
+                             params=_params(params), cache=cache)
+    summary = summarize(mg, top=top)
+    summary["phase"] = phase
+    if phase == "decode":
+        summary["context"] = context
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    output.print_summary(summary)
+    where = f"one decode step at context {context}" if phase == "decode" else f"a prompt of {prompt_len} tokens"
+    click.echo(f"phase {phase}: {where}, batch {batch} (concurrent sequences), cache {cache}, traced in bf16")
+
+
+def analyze_phase(model, phase, batches, params, context, hardware, top, as_json) -> None:
+    """`perfgraph analyze MODEL --phase ...`: the phase summary; the prompt is `-p seq_len` (default 128)."""
+    if hardware:
+        raise click.UsageError("--phase with --hardware: use `perfgraph llm serve MODEL --hardware ...` "
+                               "(TTFT, TPOT and tokens/s per chip)")
+    if batches and len(batches) > 1:
+        raise click.UsageError("a list of batches needs `perfgraph llm serve` (one phase summary per run)")
+    pairs = _params(params)
+    raw = pairs.pop("seq_len", "128")
+    try:
+        prompt_len = int(raw)
+    except ValueError:
+        raise click.UsageError(f"-p seq_len={raw!r} must be a positive integer") from None
+    if prompt_len < 1:
+        raise click.UsageError(f"-p seq_len={raw!r} must be a positive integer")
+    rest = tuple(f"{k}={v}" for k, v in pairs.items())
+    phase_summary(model, phase, batches[0] if batches else 1, prompt_len, context, rest, "static", top, as_json)
+
+
+@llm_group.command("phase")
+@click.argument("model")
+@click.option("--phase", type=click.Choice(["prefill", "decode"]), default="decode", show_default=True)
+@click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Concurrent sequences.")
+@click.option("--prompt", "prompt_len", default=512, show_default=True, type=click.IntRange(min=1),
+              help="Prompt tokens (prefill).")
+@click.option("--context", default=512, show_default=True, type=click.IntRange(min=1),
+              help="Tokens already in the KV cache (decode).")
+@click.option("--cache", type=click.Choice(["static", "dynamic"]), default="static", show_default=True,
+              help="static: preallocated cache written in place; dynamic: torch.cat every step (eager generate).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Config override, repeatable.")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(min=0))
+@click.option("--json", "as_json", is_flag=True)
+def phase_cmd(model, phase, batch, prompt_len, context, cache, params, top, as_json):
+    """Trace one prefill or one decode step of MODEL and print its cost summary."""
+    phase_summary(model, phase, batch, prompt_len, context, params, cache, top, as_json)
+
+
+@llm_group.command("memory")
+@click.argument("model")
+@click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--context", default=4096, show_default=True, type=click.IntRange(min=1),
+              help="Tokens per sequence held in the KV cache.")
+@click.option("--precision", "schemes", default="fp32,bf16,int8,w8a16,w4a16", show_default=True,
+              help="Comma-separated schemes: " + SCHEME_HELP)
+@click.option("--hardware", "--hw", "hardware", default=None, metavar="CHIP[,CHIP...]",
+              help="Also: chips needed, and the largest batch / context that fits one chip.")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
+@click.option("--json", "as_json", is_flag=True)
+def memory_cmd(model, batch, context, schemes, hardware, params, as_json):
+    """Weights, KV cache (per token and at --context) and activations, per precision; fits on N chips."""
+    from perfgraph import llm
+    from perfgraph.hardware.spec import get
+
+    params = _params(params)
+    names = [s.strip().lower() for s in schemes.split(",") if s.strip()]
+    with output.status(f"tracing {model}"):
+        arch = llm.architecture(model, params)
+        rows = []
+        for scheme in names:
+            mem = llm.memory(arch, batch=batch, context=context, scheme=scheme, model=model, params=params)
+            row = {"scheme": scheme, "weights": output.human(mem.weights_bytes, "B"),
+                   "kv_per_token": output.human(mem.kv_bytes_per_token, "B"),
+                   "kv_cache": output.human(mem.kv_bytes, "B"),
+                   "activations": output.human(mem.activation_bytes, "B"),
+                   "total": output.human(mem.total_bytes, "B")}
+            raw = {**mem.as_dict()}
+            for chip in _chips(hardware) if hardware else []:
+                hw = get(chip)
+                f = llm.fit(mem, arch, hw)
+                row[f"{hw.id} chips/max batch/max ctx"] = f"{f.chips_needed} / {f.max_batch} / {f.max_context}"
+                raw[hw.id] = f.as_dict()
+            rows.append(raw if as_json else row)
+    moe = (f"; MoE: {arch.params_active:,} of {arch.params_total:,} parameters active per token"
+           if arch.experts else "")
+    window = f"; sliding window {arch.sliding_window} on {arch.sliding_layers} layers" if arch.sliding_window else ""
+    _emit(rows, as_json, f"{model}: memory at batch {batch} x context {context}",
+          f"{arch.params_total:,} parameters, {arch.layers} layers, {arch.kv_heads} KV heads x head size "
+          f"{arch.head_dim}{moe}{window}. KV cache = 2 x layers x kv_heads x head_dim x context x batch x bytes; "
+          f"activations: peak live tensors of a traced {context}-token prefill x batch; chips: memory only "
+          f"(no parallelism overheads).")
+
+
+@llm_group.command("serve")
+@click.argument("model")
+@click.option("--hardware", "--hw", "hardware", required=True, metavar="CHIP[,CHIP...]")
+@click.option("--batch", "-b", "batches", default="1,8,32", show_default=True, type=BatchList(),
+              help="Concurrent sequences: the batch sweep.")
+@click.option("--prompt", "prompt_len", default=512, show_default=True, type=click.IntRange(min=1))
+@click.option("--output", "output_len", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Generated tokens per sequence.")
+@click.option("--precision", "scheme", default="bf16", show_default=True, type=SCHEME_CHOICE, help=SCHEME_HELP)
+@click.option("--cache", type=click.Choice(["static", "dynamic"]), default="static", show_default=True)
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
+@runtime_options
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, params, runtime, conv_tf32,
+              matmul_precision, as_json, as_csv):
+    """TTFT, TPOT, tokens/s per chip and per sequence over a batch sweep, and the saturating batch."""
+    from perfgraph import llm
+
+    with output.status(f"tracing and mapping {model}"):
+        rows = llm.serve(model, _chips(hardware), batches=batches, prompt_len=prompt_len, output_len=output_len,
+                         scheme=scheme.lower(), runtime=runtime, params=_params(params), cache=cache)
+    if as_json or as_csv:
+        if as_csv:
+            output.write_csv([{k: v for k, v in r.items() if k != "expected_error"} for r in rows])
+        else:
+            click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = [{"chip": r["hardware"], "batch": r["batch"], "TTFT": f"{r['ttft_s'] * 1e3:.1f} ms",
+              "TPOT": f"{r['tpot_s'] * 1e3:.2f} ms", "tok/s": f"{r['tokens_per_s']:.0f}",
+              "tok/s/seq": f"{r['tokens_per_s_per_seq']:.1f}", "memory": output.human(r["memory_bytes"], "B"),
+              "fits": r["fits"], "bound": r["decode_bound"], "runtime": r.get("runtime", ""),
+              "tier": r.get("tier", ""), "saturates at": r["saturating_batch"]} for r in rows]
+    ctx = rows[0]["decode_context"] if rows else 0
+    _emit(table, False, f"{model}: serving, prompt {prompt_len}, output {output_len}, {scheme}",
+          f"TTFT: prefill of `batch` prompts at once; TPOT: one decode step at context {ctx} (prompt + output/2); "
+          f"tok/s = batch / TPOT; cache {cache}; 'saturates at': smallest fitting batch within 80 % of the best "
+          f"tok/s of this sweep; one chip, no parallelism.")
+
+
+@llm_group.command("train")
+@click.argument("model")
+@click.option("--hardware", "--hw", "hardware", required=True, metavar="CHIP")
+@click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--seq-len", default=2048, show_default=True, type=click.IntRange(min=1))
+@click.option("--precision", "scheme", default="bf16", show_default=True,
+              type=click.Choice(["fp32", "fp16", "bf16"], case_sensitive=False))
+@click.option("--measured-step-time", type=float, default=None, metavar="SECONDS",
+              help="A measured step time: report the MFU it implies.")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
+@runtime_options
+@click.option("--json", "as_json", is_flag=True)
+def train_cmd(model, hardware, batch, seq_len, scheme, measured_step_time, params, runtime, conv_tf32,
+              matmul_precision, as_json):
+    """One training step (forward + backward + AdamW): FLOPs vs 6ND, memory, step time, MFU."""
+    from perfgraph import llm
+
+    if measured_step_time is not None and measured_step_time <= 0:
+        raise click.UsageError(f"--measured-step-time must be positive, got {measured_step_time}")
+    with output.status(f"tracing a training step of {model}"):
+        ts = llm.train_step(model, hardware, batch=batch, seq_len=seq_len, scheme=scheme.lower(), runtime=runtime,
+                            params=_params(params), measured_step_time_s=measured_step_time)
+    if as_json:
+        click.echo(json.dumps(ts.as_dict(), indent=2, default=str))
+        return
+    m, c = ts.memory, ts.memory_checkpointed
+    rows = [
+        {"what": "parameters", "value": f"{ts.params:,}"},
+        {"what": "tokens per step", "value": f"{ts.tokens:,} ({ts.batch} x {ts.seq_len})"},
+        {"what": "step FLOPs (traced)", "value": f"{output.human(ts.step_flops)} = "
+                                                  f"{ts.flops_ratio_to_6nd:.3f} x 6 x params x tokens"},
+        {"what": "forward FLOPs", "value": f"{output.human(ts.forward_flops)} (step / forward = "
+                                           f"{ts.step_flops / max(ts.forward_flops, 1):.2f})"},
+        {"what": "predicted step time", "value": f"{ts.step_time_s * 1e3:.1f} ms on {ts.hardware} "
+                                                 f"({ts.labels.get('runtime', '')}, tier {ts.labels.get('tier', '')})"},
+        {"what": "predicted MFU", "value": f"{ts.predicted_mfu:.1%}"},
+        {"what": "memory", "value": f"{output.human(m['total_bytes'], 'B')} (parameters "
+                                    f"{output.human(m['parameters_bytes'], 'B')}, optimizer "
+                                    f"{output.human(m['optimizer_bytes'], 'B')}, activations + gradients "
+                                    f"{output.human(m['activations_and_gradients_bytes'], 'B')}); fits: {ts.fits}"},
+        {"what": "with checkpointing", "value": f"{output.human(c['total_bytes'], 'B')} (activations + gradients "
+                                                f"{output.human(c['activations_and_gradients_bytes'], 'B')})"},
+    ]
+    if ts.mfu is not None:
+        rows.append({"what": "MFU at the measured step time", "value": f"{ts.mfu:.1%}"})
+    _emit(rows, False, f"{model}: one training step, {scheme}",
+          "MFU = 6 x params x tokens / (step time x dense peak); memory: 2 B bf16 parameters + 12 B fp32 "
+          "optimizer states per parameter (ZeRO) + the traced peak of activations and gradients; one chip.")

@@ -1,0 +1,66 @@
+"""Prediction tiers: where a prediction's numbers come from, and the error measured for that tier.
+
+* ``spec`` -- the chip's datasheet numbers only (peaks, bandwidths, published ceilings and latencies).
+* ``microbench`` -- the chip file's `calibration:` section of sourced single-op microbenchmarks measured on
+  that device (`hardware.microbench`) was used.
+* ``local`` -- `perfgraph calibrate` on this machine (the calibrated eager predictor, `engine.calibrated`).
+
+Each tier carries the error measured for it on end-to-end results that no calibration used
+(`expected_error`): the median |predicted / measured - 1| and the share within a band over the validation rows
+of that tier and chip kind, with the benchmark that measured it.  The figures live in
+``tiers_validation.yaml`` beside this module (data, with the run that produced them), not in code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+TIERS = ("spec", "microbench", "local")
+_DATA = Path(__file__).with_name("tiers_validation.yaml")
+
+
+@dataclass(frozen=True)
+class ExpectedError:
+    """The validation figure of one tier and chip kind (None: never validated)."""
+
+    tier: str
+    kind: str
+    median_abs_error: float | None
+    within_share: float | None  # share of rows within ±within_band
+    within_band: float | None
+    rows: int
+    source: str
+
+    def describe(self) -> str:
+        if self.median_abs_error is None:
+            return f"{self.tier} tier on {self.kind}: not validated ({self.source})"
+        return (f"{self.tier} tier on {self.kind}: median |error| {self.median_abs_error:.0%} over {self.rows} "
+                f"published results ({self.source})")
+
+    def as_dict(self) -> dict:
+        return {"tier": self.tier, "kind": self.kind, "median_abs_error": self.median_abs_error,
+                "within_share": self.within_share, "within_band": self.within_band, "rows": self.rows,
+                "source": self.source}
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[tuple[str, str], dict]:
+    data = yaml.safe_load(_DATA.read_text(encoding="utf-8")) or {}
+    return {(r["tier"], r["kind"]): r for r in data.get("validation", [])}
+
+
+def expected_error(tier: str, kind: str) -> ExpectedError:
+    """The measured error of `tier` predictions on chips of `kind` (module docstring).
+
+    >>> expected_error("spec", "QPU").median_abs_error is None
+    True
+    """
+    row = _table().get((tier, kind))
+    if row is None:
+        return ExpectedError(tier, kind, None, None, None, 0, "no end-to-end validation rows for this tier and kind")
+    return ExpectedError(tier, kind, row.get("median_abs_error"), row.get("within_share"), row.get("within_band"),
+                         int(row.get("rows", 0)), str(row.get("source", "")))
