@@ -68,8 +68,8 @@ def test_onchip_line_says_what_streams():
     from perfgraph.engine.explain import onchip_line
 
     mm = map_model(_two_layers(6_000_000, 4_000_000), get("edge-tpu"), "int8")
-    assert onchip_line(mm.placement, 1) == ("fits on chip: no (10 MB > 8.39 MB SRAM), "
-                                            "streams 1.61 MB per inference over host-PCIe")
+    assert onchip_line(mm.placement, 1) == ("fits on chip: no (10 MB > 8.389 MB SRAM), "
+                                            "streams 1.614 MB per inference over host-PCIe")
 
 
 def test_kpu_store_without_a_bandwidth_shares_the_dram_bandwidth():
@@ -151,11 +151,12 @@ def test_analyze_kernels_table_and_json():
     from perfgraph.cli.main import cli
 
     runner = CliRunner()
-    res = runner.invoke(cli, ["analyze", "synthetic:mlp", "--hardware", "edge-tpu", "--precision", "int8",
-                              "--kernels"])
+    # the README's command: resnet50's 25.6 M int8 weights cannot stay in the 8 MB SRAM
+    res = runner.invoke(cli, ["analyze", "resnet50", "--hardware", "edge-tpu", "--precision", "int8", "--kernels"])
     assert res.exit_code == 0, res.output
     assert "kernels" in res.output and "par b·c·s" in res.output
-    assert "fits on chip:" in res.output and "static power: assumption" in res.output
+    assert "fits on chip: no (" in res.output and "per inference over host-PCIe" in res.output
+    assert "static power: assumption, 25% of TDP" in res.output
     res = runner.invoke(cli, ["analyze", "synthetic:mlp", "--hardware", "edge-tpu", "--precision", "int8",
                               "--kernels", "--json"])
     assert res.exit_code == 0, res.output
@@ -173,3 +174,11 @@ def test_kernels_needs_hardware():
 
     res = CliRunner().invoke(cli, ["analyze", "synthetic:mlp", "--kernels"])
     assert res.exit_code == 2 and "--kernels needs --hardware" in res.output
+
+
+def test_html_report_states_placement_and_energy_split():
+    import perfgraph
+
+    html = perfgraph.analyze("synthetic:mlp", hardware="edge-tpu,h100", precision="int8").to_html()
+    assert "edge-tpu: fits on chip:" in html and "h100-sxm: fits on chip: n/a" in html
+    assert "energy per batch" in html and "static power: assumption, 25% of TDP" in html

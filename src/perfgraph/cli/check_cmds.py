@@ -54,7 +54,7 @@ def check(model, batch, dtype, input_shape, params, weights, tracer, family, sou
                 row["ref"] = f"[{notes.setdefault(r.source, len(notes) + 1)}]" if r.source else ""
             rows.append(row)
         counts = report.as_dict()["counts"]
-        output.console.print(f"{report.model}: {report.family_note}")
+        output.console.print(f"{report.model}: {report.family_note}", markup=False, soft_wrap=True)
         for group in dict.fromkeys(r["group"] for r in rows):
             output.print_rows([{k: v for k, v in r.items() if k != "group"} for r in rows if r["group"] == group],
                               title="universal checks" if group == "universal" else f"{group} profile")

@@ -456,9 +456,17 @@ def compare(model, batches, dtype, input_shape, params, weights, tracer, hardwar
             f"{s['hardware']}: throughput reaches {s['threshold']:.0%} of its best "
             f"({si(s['best_throughput_per_s'] or 0)}/s at batch {s['best_batch']}) at batch "
             f"[bold]{s['saturation_batch_throughput']}[/]; utilisation at batch {s['saturation_batch_utilization']}; "
-            f"every GEMM kernel occupies all the chip's units from batch "
-            f"{s['all_gemms_fill_chip_batch'] if s['all_gemms_fill_chip_batch'] is not None else '(never in the sweep)'}",
-            soft_wrap=True)
+            f"{_fill_verdict(s)}", soft_wrap=True)
+
+
+def _fill_verdict(s: dict[str, Any]) -> str:
+    """When every GEMM kernel fills the chip, in words that also read right when it never does."""
+    if s["all_gemms_fill_chip_batch"] is not None:
+        return f"every GEMM kernel occupies all the chip's units from batch {s['all_gemms_fill_chip_batch']}"
+    if not any(r["gemm_kernels"] for r in s["rows"]):
+        return "the model has no GEMM kernel"
+    return (f"at no batch in the sweep (up to {max(s['batches'])}) does every GEMM kernel occupy all the "
+            "chip's units")
 
 
 def print_explanations(rows: list[dict[str, Any]]) -> None:

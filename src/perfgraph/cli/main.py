@@ -254,16 +254,22 @@ def models_cmd(family, as_json):
     """
     from perfgraph.ingest import torchvision_models
 
-    rows = [{"model": n, "family": f} for n, f in sorted(torchvision_models.family_of().items())
+    rows = [{"model": n, "family": f, "parameters": ""} for n, f in sorted(torchvision_models.family_of().items())
             if family in (None, f)]
     if family in (None, "hf"):
         from perfgraph.ingest import hf_models
 
-        rows += [{"model": f"hf:{n}", "family": "hf"} for n in hf_models.list_names()]
+        rows += [{"model": f"hf:{n}", "family": "hf", "parameters": f"seq_len={hf_models.DEFAULT_SEQ_LEN}, any config field"}
+                 for n in hf_models.list_names()]
     if family in (None, "synthetic"):
         from perfgraph.ingest import synthetic
 
-        rows += [{"model": f"synthetic:{n}", "family": "synthetic"} for n in synthetic.list_workloads()]
+        # Each workload with its parameters at their defaults: what `-p name=value` can change.
+        rows += [{"model": f"synthetic:{n}", "family": "synthetic",
+                  "parameters": ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in d.items())}
+                 for n, (_doc, d) in synthetic.list_workloads().items()]
+    if family not in (None, "hf", "synthetic"):
+        rows = [{k: v for k, v in r.items() if k != "parameters"} for r in rows]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from typing import Any, Iterable
 
@@ -122,21 +123,40 @@ def print_rows(rows: Iterable[dict[str, Any]], title: str | None = None) -> None
     for key in rows[0]:
         table.add_column(Text(str(key)), overflow="fold")
     for row in rows:
-        table.add_row(*[Text(_cell(v)) for v in row.values()])
+        table.add_row(*[Text(_cell(v, str(k))) for k, v in row.items()])
     console.print(table)
 
 
-def _cell(v: Any) -> str:
+# Column suffixes whose numbers read better with their unit (tables only; JSON and CSV keep raw numbers).
+_UNIT_SUFFIXES = {"_s": "s", "_j": "J", "_bytes": "B", "_w": "W"}
+
+
+def quantity(v: float, unit: str) -> str:
+    """3.421e-4, 's' -> '342 µs'; 0.0645, 'J' -> '64.5 mJ'; 2.5e9, 'B' -> '2.50 GB'."""
+    if v == 0 or abs(v) >= 1:
+        return human(v, unit) if unit != "s" or abs(v) < 1e3 else f"{v:,.0f} s"
+    for factor, prefix in ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if abs(v) >= factor:
+            return f"{v / factor:.3g} {prefix}{unit}"
+    return f"{v:.3g} {unit}"
+
+
+def _cell(v: Any, key: str = "") -> str:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        unit = next((u for suffix, u in _UNIT_SUFFIXES.items() if key.endswith(suffix)), None)
+        if unit and math.isfinite(v):
+            return quantity(float(v), unit)
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
 
 
-def write_csv(rows: list[dict[str, Any]], stream=sys.stdout) -> None:
+def write_csv(rows: list[dict[str, Any]], stream=None) -> None:
     import csv
 
     if not rows:
         return
-    writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+    # sys.stdout looked up now, not at import: a replaced stdout (click's CliRunner, redirects) gets the rows
+    writer = csv.DictWriter(stream or sys.stdout, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)

@@ -88,7 +88,7 @@ def _mj(joules: float) -> str:
 
 
 def _mb(nbytes: float) -> str:
-    return f"{nbytes / 1e6:.3g} MB"
+    return f"{nbytes / 1e6:.4g} MB"
 
 
 def onchip_line(placement: dict[str, Any], batch: int) -> str:

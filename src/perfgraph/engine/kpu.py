@@ -16,8 +16,10 @@ A depthwise conv (N_g = 1) fills one PE column in p_c: padding waste 1 - 1/p_c.
 Vector kernels stream elements through the PEs: ``tiles_used = min(tiles, ceil(elements / PEs per
 tile))``, utilization = tiles_used / tiles, rate = `vector_flops`.
 
-Memory: the KPU's distributed L3/L2 scratchpads have no published bandwidth, so kernels stream from
-main memory (`common.serving_level`) at its full bandwidth (DMA engines feed every tile).  These are planned configurations; see the spec sources.
+Memory: in a model, the on-chip placement of `engine.placement`: what fits the distributed L3 scratchpads
+(tiles x 256 KiB) stays on chip, the rest streams from DRAM every inference; the L3 has no published
+bandwidth, so its bytes share the DRAM bandwidth (DMA engines feed every tile).  A kernel mapped on its own
+streams from main memory (`common.serving_level`).  These are planned configurations; see the spec sources.
 """
 
 from __future__ import annotations

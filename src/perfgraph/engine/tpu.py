@@ -24,9 +24,10 @@ weight-load and pipeline fill are assumed hidden by double buffering.
 Vector kernels run on the VPU (`vector_flops`); the TPU lays tensors out in (8, 128) tiles, so the last
 dim is padded to 128 lanes and the second-last to 8 sublanes: utilization = that layout efficiency.
 
-Memory: the fastest level with a known bandwidth that holds the working set (`common.serving_level`):
-HBM on the Cloud TPUs (their CMEM/VMEM bandwidths are not published), the 8 MB on-chip SRAM on the Edge
-TPU when the layer's tensors fit, else its PCIe host link.  Precisions the MXU lacks run in the chip's
+Memory: in a model (`model_mapping.map_model`), the on-chip store placement of `engine.placement`: what
+fits the Edge TPU's 8 MB SRAM (or the TPU v4's CMEM) stays there, the rest streams every inference from
+the main level (the Edge TPU's PCIe host link, HBM).  A kernel mapped on its own: the fastest level with a
+known bandwidth that holds its working set (`common.serving_level`).  Precisions the MXU lacks run in the chip's
 documented fallback (fp32 -> bf16 on Cloud TPUs, everything -> int8 on the Edge TPU).
 """
 

@@ -460,7 +460,10 @@ def _collect_sources(node: Any, path: str, out: dict[str, str]) -> None:
         default = node.get("source")
         per = node.get("sources") or {}
         for key, value in node.items():
-            if key in ("source", "sources") or (not path and key == "calibration"):
+            if key in ("source", "sources"):
+                continue
+            if not path and key == "calibration":
+                _collect_calibration_sources(value, out)
                 continue
             p = f"{path}.{key}" if path else str(key)
             if _is_num(value) or _is_num_list(value):
@@ -476,6 +479,20 @@ def _collect_sources(node: Any, path: str, out: dict[str, str]) -> None:
         for i, item in enumerate(node):
             label = item.get("name", i) if isinstance(item, dict) else i
             _collect_sources(item, f"{path}.{label}", out)
+
+
+def _collect_calibration_sources(section: Any, out: dict[str, str]) -> None:
+    """Every number of a mode in the calibration section has the mode's `source` (or its `sources` entry)."""
+    for name, mode in ((section or {}).get("modes") or {}).items():
+        if not isinstance(mode, dict):
+            continue
+        default, per = mode.get("source"), mode.get("sources") or {}
+        for key, value in mode.items():
+            if key in ("source", "sources"):
+                continue
+            src = per.get(key, default)
+            if isinstance(src, str):
+                _collect_all(value, f"calibration.modes.{name}.{key}", src, out)
 
 
 def _collect_all(node: Any, path: str, src: str, out: dict[str, str]) -> None:

@@ -30,6 +30,18 @@ def machine_memory_bytes() -> int | None:
         return None
 
 
+def available_memory_bytes() -> int | None:
+    """What the kernel reports as available to a new process (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def parse_size(text: str) -> int:
     """'4GB' -> 4e9, '512MiB' -> 512 * 2**20, '1000000' -> 1e6 bytes (decimal and binary prefixes)."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
@@ -55,7 +67,11 @@ class TraceLimits:
         total = machine_memory_bytes()
         if total is None:
             return None, "this machine's memory is unknown"
-        return int(total * MEMORY_SHARE), f"default: {MEMORY_SHARE:.0%} of this machine's memory; --max-memory"
+        budget = int(total * MEMORY_SHARE)
+        free = available_memory_bytes()
+        if free is not None and free * 0.8 < budget:  # others hold much of it: stay within what is free
+            return int(free * 0.8), "default: 80% of the memory free now; --max-memory"
+        return budget, f"default: {MEMORY_SHARE:.0%} of this machine's memory; --max-memory"
 
 
 _current = TraceLimits()
