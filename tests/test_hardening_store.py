@@ -231,7 +231,8 @@ def test_the_local_servers_password_is_never_sent_to_another_uri(local_server, t
     finally:
         fake.close()
     assert fake.connections >= 1 and len(fake.received) > 20, "the CLI never talked to the fake server"
-    assert local_server["password"].encode() not in bytes(fake.received)
+    leaked = local_server["password"].encode() in bytes(fake.received)
+    assert not leaked, "the local server's stored password reached another server"
     assert proc.returncode == 1 and len(_error_lines(proc.stderr)) == 1, proc.stderr
     # Its own URI still gets it: no --password needed for the local server.
     own = _run(["query", "rank_models", "--uri", local_server["uri"], "--json"], pg)

@@ -307,7 +307,7 @@ def _summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
             ("parameters", f"{s['params']:,}"), ("MACs", f"{human(s['macs'])}  ({s['macs']:,})"),
             ("FLOPs", f"{human(s['flops'])}  ({s['flops']:,})")]
     if "published_macs" in s:
-        rows.append(("published MACs", f"{human(s['published_macs'])} per sample (ours per sample / published = "
+        rows.append(("published MACs", f"{human(s['published_macs'])} per sample (ours / published = "
                                        f"{s['macs_ratio']:.4f})"))
     rows += [("ops", f"{s['ops']:,}"), ("subgraphs (kernels)", f"{s['subgraphs']:,}"),
              ("depth (stages)", str(s["depth"])), ("widest stage", f"stage {s['widest_stage']}: {s['width']} subgraph{'s' if s['width'] != 1 else ''}"),

@@ -15,12 +15,13 @@ from perfgraph.cli.main import build_graph, cli, model_options
 
 def neo4j_options(f):
     f = click.option("--uri", envvar="NEO4J_URI", default=None, metavar="URI",
-                     help="Neo4j URI: bolt://127.0.0.1:7687, neo4j://host (routing), neo4j+s://… (Aura). "
-                          "[env: NEO4J_URI]")(f)
+                     help="Neo4j URI: bolt://127.0.0.1:7687, neo4j://host (routing), neo4j+s://… (Aura); "
+                          "schemes bolt, bolt+s, bolt+ssc, neo4j, neo4j+s, neo4j+ssc. [env: NEO4J_URI]")(f)
     f = click.option("--user", envvar="NEO4J_USER", default="neo4j", show_default=True,
                      help="Neo4j user. [env: NEO4J_USER]")(f)
     f = click.option("--password", envvar="NEO4J_PASSWORD", default=None,
-                     help="Neo4j password [env: NEO4J_PASSWORD; default: the local server's stored one].")(f)
+                     help="Neo4j password [env: NEO4J_PASSWORD; default: the stored one of the local server, "
+                          "sent only to that server's own URI].")(f)
     f = click.option("--database", envvar="NEO4J_DATABASE", default=None, help="Database name (default: the server's).")(f)
     f = click.option("--home", type=click.Path(file_okay=False), default=None, metavar="DIR",
                      help="Use the server `perfgraph neo4j start --home DIR` runs (its URI and password). "

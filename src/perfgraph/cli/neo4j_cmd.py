@@ -110,8 +110,7 @@ def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, sh
     click.echo(f"  APOC:        {'yes' if info.apoc else 'no'}")
     if guide:
         click.echo(f"  Guide:       opens after you connect in the Browser; or type  :guide {guide['url']}")
-    click.echo(f"  Use it:      perfgraph ingest resnet18 --home {info.home}   "
-               "(--home may be left out while this is the last server started)")
+    click.echo(f"  Use it:      perfgraph ingest resnet18 --home {info.home}")  # --home optional while last started
     click.echo(f"  Stop with:   perfgraph neo4j stop{_home_arg(home)}")
 
 

@@ -88,7 +88,7 @@ def print_summary(s: dict[str, Any]) -> None:
         ("FLOPs", f"{human(s['flops'])}  ({s['flops']:,})"),
     ]
     if "published_macs" in s:
-        rows.append(("published MACs", f"{human(s['published_macs'])} per sample  (ours per sample / published = "
+        rows.append(("published MACs", f"{human(s['published_macs'])} per sample  (ours / published = "
                                        f"{s['macs_ratio']:.4f})"))
     rows += [
         ("ops", f"{s['ops']:,}"),

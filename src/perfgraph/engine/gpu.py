@@ -6,9 +6,7 @@ thread-block tiles of TILE_M x TILE_N (128 x 128, the CUTLASS/cuBLAS default ten
 tile is used for the CUDA-core FP32 path), each block computing its tile over K in TILE_K slices:
 
     blocks        = batch x groups x ceil(M / 128) x ceil(N / 128)     (x split_k, below; a dim <= 64
-                                                                     gets a 64-wide tile; a dim > 64 may
-                                                                     too: tile and split-K are chosen
-                                                                     together, the fastest of each combination)
+                                                                     gets a 64-wide tile)
     blocks_per_sm = min(max_blocks_per_sm,
                         max_threads_per_sm // 256,                     256 threads (8 warps) per block
                         registers_per_sm // (256 x 128),               128 registers per thread
@@ -37,9 +35,8 @@ time is ``flops / (peak x utilization)``.
 intensity under the ridge point peak / DRAM bandwidth -- e.g. the batch-1 classifier, M = 1) also get a
 streaming kernel on the CUDA cores (`map_skinny`), one thread per 16 bytes of the large operand, costed
 like a vector kernel -- bound by the bytes it moves; the faster of it and the best tiled GEMM is taken.
-Tiles: for a grid that cannot fill the SMs with the default tile, 128, 64, 32 or 16 wide per dimension,
-chosen with the split-K factor for the lowest latency (as a library's heuristics choose among its kernels),
-so a small problem is not stuck with a grid that a larger one beats.
+Tiles: for a grid that cannot fill the SMs with the default tile, a 64-wide tile per dimension too (the
+`NARROW_TILES`), chosen with the split-K factor for the lowest latency.
 
 **Memory (`memory_model`).**  Every byte a kernel moves reaches the SMs through the L2, and each SM's
 L1 <- L2 load path has a finite width, so a kernel on ``u`` SMs can move at most ``u x per_sm`` bytes/s,
@@ -121,8 +118,10 @@ THREADS_PER_BLOCK = 256
 REGS_PER_THREAD = 128
 PIPELINE_STAGES = 3
 SMALL_TILE = 64  # a GEMM dimension <= 64 gets a 64-wide tile instead of 128 (as library heuristics do)
-# narrower tiles a library also has, down to the tensor-core MMA's 16 rows (mma.m16n8k16)
-NARROW_TILES = (SMALL_TILE, 32, 16)
+# Narrower tiles are not searched: the model does not charge a narrow tile for re-reading its operand panels
+# through the L2, so narrow tiles looked free; with them, batch-1 predictions ran 2-4x faster than the
+# published batch-1 results (benchmarks/bench_published.py).
+NARROW_TILES: tuple[int, ...] = ()
 SPLIT_K_MIN = 256  # each K split keeps at least this many reduction steps
 # A GEMM with M or N at most this is a GEMV / skinny GEMM: below the N = 8 of the smallest tensor-core MMA
 # shape (mma.m16n8k16, PTX ISA "Matrix shape"), libraries run it as a streaming GEMV kernel.
@@ -189,11 +188,12 @@ def l2_sm_bandwidth(hw: HardwareSpec, units: int) -> float | None:
 
 def memory_model(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, units: int,
                  residency: Residency | None, partial_bytes: float = 0.0,
-                 partial_buffer_bytes: float = 0.0) -> dict[str, Any]:
+                 partial_buffer_bytes: float = 0.0, panel_bytes: float = 0.0) -> dict[str, Any]:
     """Bytes per level, bandwidths and path times of one kernel (module docstring, "Memory").
 
     `partial_bytes`: split-K traffic (fp32 partial tiles written and read back); `partial_buffer_bytes`:
-    the size of that buffer, which decides whether the L2 holds it.  ``exposed`` is the kernel's
+    the size of that buffer, which decides whether the L2 holds it.  `panel_bytes`: what a tiled GEMM's
+    blocks load through the L2 -> SM path (`panel_traffic`), when more than its distinct bytes.  ``exposed`` is the kernel's
     `exposed_latency` (fill from the level its reads come from, drain into the L2).
     """
     ext, scale = scaled_bytes(sg, ops, precision)
@@ -228,7 +228,7 @@ def memory_model(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: s
         bytes_by_level[llc.name] = l2
         bandwidth[llc.name] = path_bw
     path = f"{llc.name if llc is not None else 'L2'}->SM"
-    return {"bytes": bytes_by_level, "bandwidth": bandwidth, "paths": {path: total / path_bw},
+    return {"bytes": bytes_by_level, "bandwidth": bandwidth, "paths": {path: max(total, panel_bytes) / path_bw},
             "scale": scale, "l2_bytes": l2, "dram_bytes": dram, "path_bandwidth": path_bw,
             "serving": llc.name if (llc is not None and dram <= 0) else main.name,
             "exposed": exposed_latency(hw, max(reads - l2_reads, 0.0), split, partials_in_l2)}
@@ -291,11 +291,13 @@ def map_gemm(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, 
 
 
 def tile_candidates(shape: GemmShape) -> list[tuple[int, int]]:
-    """Thread-block tiles a library chooses from, the default first: 128, 64, 32 or 16 wide in each
-    dimension (128 only for a dimension over 64); narrower tiles give a small grid more, smaller blocks."""
-    ms = [TILE_M, *NARROW_TILES] if shape.M > SMALL_TILE else list(NARROW_TILES)
-    ns = [TILE_N, *NARROW_TILES] if shape.N > SMALL_TILE else list(NARROW_TILES)
-    return [(m, n) for m in ms for n in ns]
+    """Thread-block tiles to choose from, the default first: 128 wide in a dimension over 64, else 64; then
+    any `NARROW_TILES` (none at present: see there)."""
+    def sizes(dim: int, default: int) -> list[int]:
+        first = default if dim > SMALL_TILE else SMALL_TILE
+        return [first, *(t for t in NARROW_TILES if t < first)]
+
+    return [(m, n) for m in sizes(shape.M, TILE_M) for n in sizes(shape.N, TILE_N)]
 
 
 def tiles_to_try(hw: HardwareSpec, prec_used: str, shape: GemmShape) -> list[tuple[int, int]]:
@@ -322,6 +324,29 @@ def split_k_candidates(hw: HardwareSpec, prec_used: str, shape: GemmShape,
     if g["blocks"] >= g["slots"] or shape.K < 2 * SPLIT_K_MIN:
         return range(1, 2)
     return range(1, max(1, min(g["slots"] // g["blocks"], shape.K // SPLIT_K_MIN)) + 1)
+
+
+def panel_traffic(shape: GemmShape, tile_m: int, tile_n: int, k_pad: int, elem: int, external: float) -> float:
+    """Bytes a tiled GEMM moves through the L2 -> SM path: the B operand (the weights) once per row of
+    output tiles, the A operand and the output once; never less than the kernel's distinct bytes.
+
+    Why B is re-read: each row of tiles is computed by other blocks, which load the whole B panel again.
+    With one row of tiles a weight-streaming GEMM loads every weight once, with two rows twice; counting
+    only distinct bytes made a larger batch look faster (more SMs pulling the same bytes).  Why A is not
+    charged per column of tiles as well: the blocks of one row of tiles run together and share its A panel
+    (and Hopper multicasts it); charging it would bound large GEMMs below their measured ceilings
+    (`achievable_fraction`).
+
+    >>> # fp16: A (256 x 64) once, B (64 x 128) once per row of tiles (2), the output 256 x 128
+    >>> panel_traffic(GemmShape(M=256, N=128, K=64), 128, 128, 64, 2, 0.0) == 2 * (256*64 + 2*64*128 + 256*128)
+    True
+    """
+    tiles_m = math.ceil(shape.M / tile_m)
+    per = shape.batch * shape.groups
+    a_loads = per * shape.M * k_pad * elem
+    b_loads = per * tiles_m * shape.N * k_pad * elem  # the weights, once per row of tiles
+    out = per * shape.M * shape.N * elem
+    return float(max(a_loads + b_loads + out, external))
 
 
 def map_gemm_split(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: str, prec_used: str,
@@ -354,7 +379,9 @@ def map_gemm_split(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision:
     if inplace and (per_sm_bandwidth(hw) is None or last_level_cache(hw) is None):
         # the partials accumulate in the output tile in the L2; a spec that models no L2 does not cost them
         split_bytes = split_buffer = 0.0
-    mem = memory_model(sg, ops, hw, precision, units, residency, split_bytes, split_buffer)
+    ext, _ = scaled_bytes(sg, ops, precision)
+    panels = panel_traffic(shape, tile_m, tile_n, k_pad, PRECISION_BYTES[precision], ext) + split_bytes
+    mem = memory_model(sg, ops, hw, precision, units, residency, split_bytes, split_buffer, panels)
     scale = mem["scale"]
     if inplace:  # no reduction kernel: no round trips of its own
         parts = {k: v for k, v in mem["exposed"].items() if k not in ("reduction_s", "total_s")}
