@@ -362,6 +362,13 @@ def test_batch_beyond_int64_elements_is_refused():
     assert "has more elements than a tensor can hold" in line
 
 
+@pytest.mark.parametrize("model, param", [("synthetic:mlp", "width"), ("resnet18", "num_classes"),
+                                          ("hf:gpt2", "n_embd")])
+def test_parameters_beyond_int64_are_refused(model, param):
+    line = _error(["analyze", model, "-p", f"{param}={2**64}"])
+    assert f"parameter {param}={2**64} is beyond int64" in line
+
+
 def test_a_parameter_given_twice_is_an_error():
     line = _error(["analyze", "synthetic:mlp", "-p", "width=8", "-p", "width=16"])
     assert line == "error: --param width given twice ('8' and '16'); give it once"

@@ -125,7 +125,8 @@ def limit_options(f):
     f = click.option("--max-ops", type=click.IntRange(min=1), expose_value=False, callback=_set_limit,
                      help="Stop a forward pass executing more ATen ops than this [default: 200000].")(f)
     f = click.option("--max-memory", expose_value=False, callback=_set_limit, metavar="SIZE",
-                     help="Memory the real-tensor tracer may use, e.g. 8GB [default: half this machine's].")(f)
+                     help="Memory the real-tensor tracer may use, e.g. 8GB [default: half this machine's, or 80% "
+                          "of what is free if less].")(f)
     return f
 
 

@@ -58,6 +58,7 @@ from typing import Any, Iterable, Sequence
 
 from perfgraph.engine.common import dtype_bytes, gemm_shape
 from perfgraph.graph import ModelGraph, Op
+from perfgraph.home import perfgraph_home  # noqa: F401 - also imported from here by callers
 
 PROFILE_VERSION = 1
 DTYPE_NAMES = {"float32": "fp32", "float": "fp32", "fp32": "fp32", "bfloat16": "bf16", "bf16": "bf16",
@@ -281,11 +282,6 @@ class CalibrationProfile:
     def llc_bytes(self) -> float:
         caches = [lv for lv in self.levels if lv.get("kind") == "cache" and lv.get("capacity_bytes")]
         return float(max((lv["capacity_bytes"] for lv in caches), default=8 * 2 ** 20))
-
-
-def perfgraph_home() -> Path:
-    env = os.environ.get("PERFGRAPH_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".perfgraph"
 
 
 def _slug(text: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from perfgraph.ingest.model_source import BadParameterError, BuiltModel, ModelSourceError
+from perfgraph.ingest.model_source import BadParameterError, BuiltModel, ModelSourceError, check_int64
 
 __all__ = ["build", "list_names", "LogitsOnly"]
 
@@ -251,7 +251,7 @@ def _parse_override(name: str, key: str, raw: str, current: Any) -> Any:
         value = _parse_number(text)
         if not isinstance(value, int):
             raise BadParameterError(f"{bad} int")
-        return value
+        return check_int64(f"hf:{name}: parameter {key}", value)
     if isinstance(current, float):
         value = _parse_number(text)
         if value is None:

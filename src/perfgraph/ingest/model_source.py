@@ -9,17 +9,19 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import torch
+if TYPE_CHECKING:  # torch is imported when a model is built, so spec parsing (and a graph-cache hit) stays torch-free
+    import torch
 
-DTYPES: dict[str, torch.dtype] = {
-    "fp32": torch.float32,
-    "float32": torch.float32,
-    "fp16": torch.float16,
-    "float16": torch.float16,
-    "bf16": torch.bfloat16,
-    "bfloat16": torch.bfloat16,
+# dtype name -> the name of the torch dtype it means
+DTYPES: dict[str, str] = {
+    "fp32": "float32",
+    "float32": "float32",
+    "fp16": "float16",
+    "float16": "float16",
+    "bf16": "bfloat16",
+    "bfloat16": "bfloat16",
 }
 
 
@@ -30,6 +32,15 @@ class ModelSourceError(ValueError):
 class BadParameterError(ModelSourceError):
     """A parameter that is wrong on its own (unknown name, a value that does not parse or is out of range),
     as opposed to values that are each fine but do not fit together (hidden not divisible by heads)."""
+
+
+INT64_MAX = 2**63 - 1  # torch sizes are int64: a larger count is no tensor at all
+
+
+def check_int64(what: str, value: int) -> int:
+    if abs(value) > INT64_MAX:
+        raise BadParameterError(f"{what}={value} is beyond int64, more than any tensor size can be")
+    return value
 
 
 class ModelExitError(RuntimeError):
@@ -78,10 +89,15 @@ class BuiltModel:
 
 def parse_dtype(name: str) -> torch.dtype:
     try:
-        return DTYPES[name.lower()]
+        torch_name = DTYPES[name.lower()]
     except KeyError:
         raise ModelSourceError(f"unknown dtype {name!r}; choose one of fp32, fp16, bf16") from None
+    import torch
+
+    return getattr(torch, torch_name)
 
 
 def dtype_label(dtype: torch.dtype) -> str:
+    import torch
+
     return {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, str(dtype))

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import math
 
-from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
-
-INT64_MAX = 2**63 - 1  # torch sizes are int64: a larger count is no tensor at all
+from perfgraph.ingest.model_source import INT64_MAX, BuiltModel, ModelSourceError
 
 
 def resolve(spec: str, *, batch: int | None = None, input_shape: list[int] | None = None,

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perfgraph.ingest.model_source import BadParameterError, BuiltModel, ModelSourceError
+from perfgraph.ingest.model_source import BadParameterError, BuiltModel, ModelSourceError, check_int64
 
 __all__ = ["build", "list_workloads", "register_workload", "WORKLOADS"]
 
@@ -361,12 +361,14 @@ def _parse_value(workload: str, key: str, raw: str, default: Any) -> Any:
                 return False
             raise ValueError(text)
         if isinstance(default, int):
-            return int(text)
+            return check_int64(f"synthetic:{workload}: parameter {key}", int(text))
         if isinstance(default, float):
             value = float(text)
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError(text)
             return value
+    except BadParameterError:
+        raise
     except ValueError:
         kind = type(default).__name__
         raise BadParameterError(f"synthetic:{workload}: parameter {key}={raw!r} is not a valid {kind}") from None

@@ -16,7 +16,7 @@ import torch
 import torchvision
 from torchvision import models as tvm
 
-from perfgraph.ingest.model_source import BuiltModel, ModelSourceError
+from perfgraph.ingest.model_source import BuiltModel, ModelSourceError, check_int64
 
 FAMILIES = {
     "classification": tvm,
@@ -105,6 +105,8 @@ def build(name: str, *, batch: int, input_shape: list[int] | None = None, weight
         raise ModelSourceError(f"-p proposals / -p detections apply to two-stage detectors (R-CNN), not {name}")
     for key, value in params.items():
         kwargs[key] = _parse(value)
+        if isinstance(kwargs[key], int):
+            check_int64(f"{name}: parameter {key}", kwargs[key])
 
     rank = 5 if family == "video" else 4
     if input_shape is not None:
