@@ -14,8 +14,20 @@ from perfgraph.queries.embedded import critical_path, stage_summary, stages
 
 def analyze_graph(spec: str, *, batch: int | None = None, dtype: str = "fp32", input_shape: list[int] | None = None,
                   params: dict[str, str] | None = None, weights: str | None = None,
-                  tracers: tuple[str, ...] | None = None) -> ModelGraph:
-    """Trace and partition one model; stages and the FLOP critical path are set on its subgraphs."""
+                  tracers: tuple[str, ...] | None = None, use_cache: bool = True) -> ModelGraph:
+    """Trace and partition one model; stages and the FLOP critical path are set on its subgraphs. The graph
+    comes from the on-disk graph cache when this spec was analysed before (`graph_cache`; torch is not
+    imported then) unless `use_cache` is False, --no-cache was given or PERFGRAPH_NO_CACHE is set."""
+    from perfgraph.graph_cache import cached_analyze
+
+    return cached_analyze(trace_graph, spec, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
+                          weights=weights, tracers=tracers, use_cache=use_cache)
+
+
+def trace_graph(spec: str, *, batch: int | None = None, dtype: str = "fp32", input_shape: list[int] | None = None,
+                params: dict[str, str] | None = None, weights: str | None = None,
+                tracers: tuple[str, ...] | None = None) -> ModelGraph:
+    """`analyze_graph` without the cache: always traces."""
     from perfgraph.ingest.model_source import parse_dtype
     from perfgraph.ingest.partition import partition
     from perfgraph.ingest.sources import resolve

@@ -42,6 +42,13 @@ VERSIONED_PACKAGES = ("torch", "torchvision", "transformers")  # what model buil
 
 log = logging.getLogger("perfgraph.graph_cache")
 _disabled = False  # set by --no-cache for the rest of this command
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("perfgraph: %s", message)
 
 
 def disable() -> None:
@@ -133,10 +140,10 @@ def _usable_dir(create: bool) -> Path | None:
             return None
         reason = unsafe_reason(directory)
     except OSError as exc:
-        log.warning("perfgraph: graph cache off: %s", exc)
+        _warn_once(f"graph cache off: {exc}")
         return None
     if reason:
-        log.warning("perfgraph: graph cache off: %s", reason)
+        _warn_once(f"graph cache off: {reason}")
         return None
     return directory
 
@@ -182,7 +189,7 @@ def store(key: dict[str, Any], mg: ModelGraph) -> Path | None:
     except Exception as exc:  # noqa: BLE001 - disk full, read-only home, an unpicklable graph: not the user's problem
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        log.warning("perfgraph: graph cache entry not written: %s", exc)
+        _warn_once(f"graph cache entry not written: {exc}")
         return None
     evict(directory, keep=path)
     return path

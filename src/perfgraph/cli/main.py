@@ -79,6 +79,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     from perfgraph.ingest import limits
 
     limits.reset()  # one command, one set of trace limits (tests run many commands in one process)
+    from perfgraph import graph_cache
+
+    graph_cache.reset()  # and the graph cache on unless this command says --no-cache
     if not ctx.obj["debug"]:
         warnings.filterwarnings("ignore")
 
@@ -130,6 +133,20 @@ def limit_options(f):
     return f
 
 
+def _disable_cache(ctx, param, value):
+    if value:
+        from perfgraph import graph_cache
+
+        graph_cache.disable()
+
+
+def no_cache_option(f):
+    """--no-cache: trace the model even if the graph cache holds it (and do not store it)."""
+    return click.option("--no-cache", is_flag=True, expose_value=False, callback=_disable_cache,
+                        help="Trace the model again instead of reusing the graph analysed before (kept in "
+                             "$PERFGRAPH_HOME/graphs; see `perfgraph cache info`).")(f)
+
+
 def model_options(f=None, *, batch_list: bool = False):
     """Options shared by every command that builds a model. `@model_options(batch_list=True)` lets
     --batch take a comma-separated list (a tuple of ints, or None)."""
@@ -152,7 +169,7 @@ def model_options(f=None, *, batch_list: bool = False):
                      help="torchvision weights whose eval size and published figures to use (default: DEFAULT).")(f)
     f = click.option("--tracer", type=click.Choice(["auto", "meta", "real"]), default="auto", show_default=True,
                      help="meta: fake tensors, no compute; real: CPU tensors; auto: meta, then real.")(f)
-    return limit_options(f)
+    return no_cache_option(limit_options(f))
 
 
 def build_graph(model: str, batch: int, dtype: str, input_shape: str | None, params: tuple[str, ...],
@@ -260,8 +277,8 @@ def models_cmd(family, as_json):
     if family in (None, "hf"):
         from perfgraph.ingest import hf_models
 
-        rows += [{"model": f"hf:{n}", "family": "hf", "parameters": f"seq_len={hf_models.DEFAULT_SEQ_LEN}, any config field"}
-                 for n in hf_models.list_names()]
+        hf_params = f"seq_len={hf_models.DEFAULT_SEQ_LEN}, any config field"
+        rows += [{"model": f"hf:{n}", "family": "hf", "parameters": hf_params} for n in hf_models.list_names()]
     if family in (None, "synthetic"):
         from perfgraph.ingest import synthetic
 
@@ -285,6 +302,7 @@ def _register_commands() -> None:
     from perfgraph.cli import measure_cmds  # noqa: F401
     from perfgraph.cli import report_cmds  # noqa: F401
     from perfgraph.cli import llm_cmds  # noqa: F401
+    from perfgraph.cli import cache_cmds  # noqa: F401
     from perfgraph.cli.neo4j_cmd import neo4j
 
     cli.add_command(neo4j)

@@ -111,7 +111,8 @@ def print_summary(s: dict[str, Any]) -> None:
                      "FLOP/B": f"{h['intensity']:.1f}"} for h in s["heaviest_subgraphs"]],
                    title="heaviest subgraphs")
     if s["uncosted_ops"]:
-        console.print(f"[yellow]uncosted ops (no FLOP formula, counted as 0):[/] {escape(', '.join(s['uncosted_ops']))}")
+        names = escape(", ".join(s["uncosted_ops"]))
+        console.print(f"[yellow]uncosted ops (no FLOP formula, counted as 0):[/] {names}")
 
 
 def print_rows(rows: Iterable[dict[str, Any]], title: str | None = None) -> None:
