@@ -181,7 +181,7 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
             input_shape: Sequence[int] | None = None, params: dict[str, Any] | None = None,
             hardware: str | Iterable[str] | None = None, precision: str | None = None,
             weights: str | None = None, tracer: str = "auto", name: str | None = None,
-            runtime: str = "eager", rules: Any = None) -> Report:
+            runtime: str = "eager", rules: Any = None, cache: bool = True) -> Report:
     """Trace a model, fuse it into kernels, cost it, and (with `hardware`) map it onto chips.
 
     model_or_name: a spec as on the command line (`"resnet18"`, `"hf:gpt2"`, `"synthetic:mlp"`,
@@ -196,6 +196,8 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
     name: display name for an nn.Module (default: its class name).
     runtime: eager (default) | compiled | graph, how the model runs on the chips (`engine.runtime`; TPUs and
         KPUs always run compiled); rules: `engine.runtime.PrecisionRules` (default: PyTorch's, TF32 convs).
+    cache: reuse the graph analysed before for the same spec and versions (`perfgraph.graph_cache`; a model
+        spec string only, never an nn.Module); False traces again, as `--no-cache`.
     """
     from perfgraph.engine.runtime import parse_runtime
 
@@ -214,7 +216,7 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
         from perfgraph.analysis import analyze_graph
 
         mg = analyze_graph(model_or_name, batch=batch, dtype=dtype.lower(), input_shape=shape,
-                           params=str_params, weights=weights, tracers=tracers)
+                           params=str_params, weights=weights, tracers=tracers, use_cache=cache)
     else:
         mg = _analyze_module(model_or_name, batch=batch, dtype=dtype.lower(), input_shape=shape,
                              tracers=tracers, name=name)
