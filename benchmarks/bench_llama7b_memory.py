@@ -25,7 +25,8 @@ def main() -> int:
     from perfgraph.analysis import analyze_graph, summarize
 
     t = time.perf_counter()
-    mg = analyze_graph("hf:llama-7b", params={"seq_len": args.seq_len}, dtype=args.dtype)
+    # use_cache=False: the memory of tracing is what is measured, not of loading a cached graph
+    mg = analyze_graph("hf:llama-7b", params={"seq_len": args.seq_len}, dtype=args.dtype, use_cache=False)
     s = summarize(mg)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"model {s['model']}  params {s['params'] / 1e9:.3f} B  MACs {s['macs'] / 1e12:.3f} T  ops {s['ops']}  "

@@ -35,7 +35,7 @@ def built_on_meta(name):
 def run_perfgraph(name):
     from perfgraph.analysis import analyze_graph
 
-    return analyze_graph(name, tracers=("meta",)).info.ops
+    return analyze_graph(name, tracers=("meta",), use_cache=False).info.ops  # trace, not the graph cache
 
 
 def run_export(name):

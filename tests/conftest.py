@@ -1,11 +1,22 @@
 """Shared fixtures: `neo4j_conn` (a real Neo4j, never skipped; see neo4j_fixture.py) and `store` on it."""
 
+import atexit
+import os
 import pathlib
+import shutil
 import sys
+import tempfile
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+# Per-user files (graph cache, calibration profiles) go to a throw-away home, never the real ~/.perfgraph.
+# The graph cache is off so that tests of tracing do trace; tests/test_graph_cache.py turns it on.
+_TEST_HOME = tempfile.mkdtemp(prefix="perfgraph-test-home-")
+atexit.register(shutil.rmtree, _TEST_HOME, ignore_errors=True)
+os.environ["PERFGRAPH_HOME"] = _TEST_HOME
+os.environ["PERFGRAPH_NO_CACHE"] = "1"
 
 from neo4j_fixture import neo4j_conn  # noqa: E402, F401
 

@@ -73,8 +73,12 @@ def cache_dir() -> Path:
 # -- the key ------------------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def source_hash() -> str:
-    """sha256 over perfgraph's own .py files (relative path and content): any code change is a new key."""
-    root = Path(__file__).resolve().parent
+    """A hash of perfgraph's own source files: any code change is a new key."""
+    return tree_hash(Path(__file__).resolve().parent)
+
+
+def tree_hash(root: Path) -> str:
+    """sha256 over the .py files under `root`, each by relative path and content."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode())

@@ -147,6 +147,7 @@ class SweepSpec:
     weights: str | None = None
     tracer: str = "auto"
     runtime: str = "eager"  # engine.runtime
+    cache: bool = True  # reuse graphs analysed before (graph_cache); travels with the spec to the workers
 
     def iter_points(self) -> Iterator[dict[str, Any]]:
         """The Cartesian product, one point at a time: parameters in the order given, batch last
@@ -207,7 +208,7 @@ def run_point(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
     try:
         mg = analyze_graph(spec.model, batch=point["batch"], dtype=spec.dtype, input_shape=spec.input_shape,
                            params=point["params"], weights=spec.weights,
-                           tracers=None if spec.tracer == "auto" else (spec.tracer,))
+                           tracers=None if spec.tracer == "auto" else (spec.tracer,), use_cache=spec.cache)
         s = summarize(mg, top=0)
         for key in GRAPH_METRICS:
             row[key] = s[key]

@@ -1,4 +1,4 @@
-"""``perfgraph neo4j start|stop|status``: a local Neo4j Community 5.26 server without Docker.
+"""``perfgraph neo4j install|start|stop|status|guide``: a local Neo4j Community 5.26 server without Docker.
 
 Registered in the main CLI with ``from perfgraph.cli.neo4j_cmd import neo4j``.
 """
@@ -6,13 +6,19 @@ Registered in the main CLI with ``from perfgraph.cli.neo4j_cmd import neo4j``.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
+from perfgraph.store import neo4j_jars
 from perfgraph.store import neo4j_server as ns
 
 _HOME_HELP = "Server directory (conf, data, logs, password). Default: $PERFGRAPH_HOME/neo4j or ~/.perfgraph/neo4j."
+_LIB_OPTION = click.option(
+    "--lib", type=click.Path(file_okay=False, path_type=Path), envvar="PERFGRAPH_NEO4J_LIB", default=None,
+    help="Directory of the Neo4j jars (env PERFGRAPH_NEO4J_LIB); nothing else is looked at then. Default: "
+         "<home>/lib, $PERFGRAPH_HOME/neo4j/lib, then a source checkout's neo4j/lib.")
 
 
 def _fail(exc: ns.Neo4jServerError) -> click.ClickException:
@@ -23,13 +29,52 @@ def _fail(exc: ns.Neo4jServerError) -> click.ClickException:
 def neo4j() -> None:
     """Run a local Neo4j 5.26 server (from Maven Central jars, no Docker needed).
 
-    The jars live in neo4j/lib (fetched once by scripts/fetch-neo4j, which needs Java 17+ and
-    Maven); the server listens on 127.0.0.1 only.
+    `perfgraph neo4j install` fetches the pinned jars once (Java 17+ and Maven) into
+    $PERFGRAPH_HOME/neo4j/lib; the server listens on 127.0.0.1 only.
 
     \b
     Example:
-      perfgraph neo4j start && perfgraph neo4j status && perfgraph neo4j stop
+      perfgraph neo4j install && perfgraph neo4j start && perfgraph neo4j status && perfgraph neo4j stop
     """
+
+
+@neo4j.command("install")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Put the jars in DIR/lib, for the server home DIR. Default: $PERFGRAPH_HOME/neo4j/lib "
+                   "(PERFGRAPH_HOME defaulting to ~/.perfgraph), which every server home uses.")
+@_LIB_OPTION
+@click.option("--force", is_flag=True, help="Fetch again even if the jars are there.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def install_cmd(home, lib, force, as_json):
+    """Fetch the Neo4j server jars pinned by perfgraph (Neo4j, its Browser, APOC) from Maven Central.
+
+    Needs Java 17+ and Maven 3 (mvn); a download the first time, a copy from Maven's cache (~/.m2)
+    after that. Does nothing when the jars are there already.
+
+    \b
+    Examples:
+      perfgraph neo4j install
+      perfgraph neo4j install --home /tmp/pg --json     # jars in /tmp/pg/lib, for `neo4j start --home /tmp/pg`
+    """
+    target = lib or (home / "lib" if home else neo4j_jars.default_lib())
+    if not as_json:
+        click.echo(f"Installing the Neo4j {neo4j_jars.pinned_version()} jars into {Path(target).expanduser()} ...",
+                   err=True)
+    shown = []
+
+    def progress(files: int) -> None:  # a live counter on a terminal only: a CI log gets the summary
+        if sys.stderr.isatty():
+            click.echo(f"\r  {files} files downloaded from Maven Central", err=True, nl=False)
+            shown.append(files)
+
+    try:
+        result = neo4j_jars.install(target, force=force, progress=None if as_json else progress)
+    except ns.Neo4jServerError as exc:
+        raise _fail(exc) from None
+    finally:
+        if shown:
+            click.echo("", err=True)  # end the counter's line
+    click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.summary())
 
 
 @neo4j.command("start")
@@ -56,8 +101,9 @@ def neo4j() -> None:
                    "cores (less garbage collection); one transaction may use at most 70% of it.")
 @click.option("--page-cache", default=ns.DEFAULT_PAGE_CACHE, show_default=True, metavar="SIZE",
               help="Neo4j page cache for the store files (the whole zoo is ~0.1 GB on disk).")
+@_LIB_OPTION
 def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password, guide_port, no_guide,
-              heap_max, page_cache):
+              heap_max, page_cache, lib):
     """Start the server (or report the one already running for --home), and perfgraph's Browser guide.
 
     The guide (stages, critical path, chips compared, memory-bound kernels) is served on
@@ -71,7 +117,7 @@ def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, sh
       perfgraph neo4j start --heap 4g --page-cache 1g
 
     --heap and --page-cache apply when the server starts; a running server keeps its sizes
-    (stop it and start again to change them).
+    (stop it and start again to change them). The jars come from `perfgraph neo4j install`.
     """
     from perfgraph.store import browser_guide as bg
 
@@ -87,7 +133,7 @@ def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, sh
     try:
         info = ns.start(home, bolt_port=bolt_port, http_port=http_port, password=password,
                         auth=not no_auth, wait_s=wait_s, heap_max=heap_max, page_cache=page_cache,
-                        extra_conf=bg.browser_settings(port) if port else None)
+                        fetch=False, lib=lib, extra_conf=bg.browser_settings(port) if port else None)
     except ns.Neo4jServerError as exc:
         raise _fail(exc) from None
     ns.record_started(info.home)  # `ingest` / `query` without --uri or --home use this server

@@ -10,7 +10,7 @@ import sys
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import cli
+from perfgraph.cli.main import cli, no_cache_option
 from perfgraph.cli.options import RUNTIME_HELP
 from perfgraph.engine.runtime import RUNTIMES
 
@@ -118,6 +118,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the results as CSV.")
 @click.option("--runtime", default="eager", show_default=True, type=click.Choice(RUNTIMES), help=RUNTIME_HELP)
+@no_cache_option
 def sweep(model, params, batches, hardware, precision, dtype, input_shape, weights, tracer, jobs, out_dir, resume,
           overwrite, plots, x_axis, max_points, as_json, as_csv, runtime):
     """Analyse MODEL over every combination of parameter values and batch sizes.
@@ -138,7 +139,7 @@ def sweep(model, params, batches, hardware, precision, dtype, input_shape, weigh
     """
     from pathlib import Path
 
-    from perfgraph import sweep as sw
+    from perfgraph import graph_cache, sweep as sw
     from perfgraph.ingest.sources import parse_shape
 
     if as_json and as_csv:
@@ -152,7 +153,7 @@ def sweep(model, params, batches, hardware, precision, dtype, input_shape, weigh
     spec = sw.SweepSpec(model=model, axes=sw.parse_axes(params), batches=sw.parse_int_list(batches, "batch"),
                         hardware=chips, precision=precision, dtype=dtype.lower(),
                         input_shape=None if input_shape is None else parse_shape(input_shape), weights=weights,
-                        tracer=tracer, runtime=runtime)
+                        tracer=tracer, runtime=runtime, cache=graph_cache.enabled())
     for m in plots:
         if sw.METRICS[sw.metric_key(m)].per_chip and not chips:
             raise sw.SweepError(f"--plot {m} is predicted per chip: add --hardware (e.g. -H h100-sxm)")

@@ -12,8 +12,8 @@ needed, nothing leaves the machine. `browser.post_connect_cmd=guide <url>` opens
 Saved scripts ("favorites") are the other mechanism: a `.zip` of `.cypher` files dropped onto the Favorites
 drawer; `/perfgraph-queries.zip` serves one, built from the same files.
 
-Files (repository): `neo4j/browser/perfgraph.html` (the guide; `{{ NAME }}` placeholders take the Cypher of
-`neo4j/browser/queries/NN-NAME.cypher`, `{{ base_url }}` this server's URL), the queries, and
+Files (package data, `perfgraph/store/data/browser/`): `perfgraph.html` (the guide; `{{ NAME }}` placeholders
+take the Cypher of `queries/NN-NAME.cypher`, `{{ base_url }}` this server's URL), the queries, and
 `perfgraph.grass` (node colours and captions; `:style <url>` loads it). Override the directory with
 `$PERFGRAPH_BROWSER_DIR`.
 
@@ -49,7 +49,7 @@ DEFAULT_PORT = 7480
 GUIDE_FILE = "perfgraph.html"
 ZIP_NAME = "perfgraph-queries.zip"
 GRASS_FILE = "perfgraph.grass"  # the Browser's graph style: `:style http://localhost:7480/perfgraph.grass`
-_REPO_ROOT = Path(__file__).resolve().parents[3]
+_PACKAGED_DIR = Path(__file__).resolve().parent / "data" / "browser"
 _PID_FILE = "run/guide.pid"
 _STATE_FILE = "guide.json"  # kept across restarts: the port the server's post_connect_cmd points at
 _LOG_FILE = "logs/guide.log"
@@ -63,7 +63,7 @@ class GuideError(RuntimeError):
 
 def browser_dir() -> Path:
     env = os.environ.get("PERFGRAPH_BROWSER_DIR")
-    return (Path(env).expanduser() if env else _REPO_ROOT / "neo4j" / "browser").resolve()
+    return Path(env).expanduser().resolve() if env else _PACKAGED_DIR
 
 
 def guide_url(port: int, host: str = URL_HOST) -> str:
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m perfgraph.store.browser_guide",
                                  description="Serve perfgraph's Neo4j Browser guide on 127.0.0.1.")
     ap.add_argument("--port", type=int, default=DEFAULT_PORT)
-    ap.add_argument("--dir", type=Path, default=None, help="guide directory (default: neo4j/browser)")
+    ap.add_argument("--dir", type=Path, default=None, help="guide directory (default: the packaged one)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     serve_forever(args.port, args.dir, announce=not args.quiet)

@@ -9,8 +9,9 @@ Layout of a server home (default ``$PERFGRAPH_HOME/neo4j`` or ``~/.perfgraph/neo
     run/server.json     ports / auth of the running server (for ``status`` and ``stop``)
     password            the ``neo4j`` user's password, mode 0600
 
-The jars come from ``<repo>/neo4j/lib`` (override: ``PERFGRAPH_NEO4J_LIB``), fetched by
-``scripts/fetch-neo4j`` (Maven, pom in ``<repo>/neo4j/pom.xml``). The server is started as
+The jars are found (and fetched by ``perfgraph neo4j install``) by ``perfgraph.store.neo4j_jars``:
+``--lib``/``PERFGRAPH_NEO4J_LIB``, ``<home>/lib``, ``$PERFGRAPH_HOME/neo4j/lib``, a checkout's ``neo4j/lib``.
+The server is started as
 ``java -cp '<home>/plugins/*:<lib>/*' <JVM_FLAGS> org.neo4j.server.CommunityEntryPoint
 --home-dir=<home> --config-dir=<home>/conf``. On a fresh home the initial password is set with
 ``org.neo4j.cli.AdminTool dbms set-initial-password @<argfile>`` (what ``neo4j-admin dbms
@@ -29,11 +30,19 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
+
+from perfgraph.store.neo4j_jars import (
+    NEO4J_SERIES,
+    Neo4jServerError,
+    apoc_jars,
+    ensure_jars,
+    find_java,
+    find_lib,
+)
 
 __all__ = [
     "Neo4jServerError",
@@ -41,7 +50,7 @@ __all__ = [
     "JVM_FLAGS",
     "ENTRY_POINT",
     "default_home",
-    "lib_dir",
+    "find_lib",
     "ensure_jars",
     "find_java",
     "free_port",
@@ -57,7 +66,6 @@ __all__ = [
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
-NEO4J_SERIES = "5.26"
 DEFAULT_USER = "neo4j"
 HOST = "127.0.0.1"  # never bind or connect anywhere else
 
@@ -114,7 +122,6 @@ def parse_size(text: str, what: str = "size") -> int:
     return n
 
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
 _PID_FILE = "run/neo4j.pid"
 _STATE_FILE = "run/server.json"
 _PASSWORD_FILE = "password"
@@ -125,18 +132,6 @@ _NEO4J_LOG = "logs/neo4j.log"
 # Popen objects of servers started by this process, so that we can reap them (a dead child
 # that is never waited for stays a zombie and would look alive to os.kill(pid, 0)).
 _CHILDREN: dict[int, subprocess.Popen] = {}
-
-
-class Neo4jServerError(RuntimeError):
-    """A one-line, user-facing error. ``log_tail`` (if any) holds the server log's last lines."""
-
-    def __init__(self, message: str, log_tail: str | None = None):
-        super().__init__(message)
-        self.log_tail = log_tail
-
-    def detail(self) -> str:
-        msg = str(self)
-        return f"{msg}\n--- server log (tail) ---\n{self.log_tail}" if self.log_tail else msg
 
 
 @dataclass
@@ -192,103 +187,6 @@ def default_home() -> Path:
 
 def _home(home: Path | str | None) -> Path:
     return (Path(home).expanduser() if home else default_home()).resolve()
-
-
-def lib_dir() -> Path:
-    """Directory with the server jars: ``$PERFGRAPH_NEO4J_LIB`` or ``<repo>/neo4j/lib``."""
-    env = os.environ.get("PERFGRAPH_NEO4J_LIB")
-    return (Path(env).expanduser() if env else _REPO_ROOT / "neo4j" / "lib").resolve()
-
-
-def _fetch_script() -> Path:
-    return _REPO_ROOT / "scripts" / "fetch-neo4j"
-
-
-def pinned_version() -> str | None:
-    """The Neo4j version pinned in ``<repo>/neo4j/pom.xml`` (None without a checkout)."""
-    try:
-        m = re.search(r"<neo4j\.version>([^<]+)</neo4j\.version>",
-                      (_REPO_ROOT / "neo4j" / "pom.xml").read_text())
-    except OSError:
-        return None
-    return m.group(1).strip() if m else None
-
-
-def _jars_present(lib: Path) -> bool:
-    ver = pinned_version()
-    if ver:  # exactly the pinned version (a stale lib after a version bump is re-fetched)
-        return (lib / f"neo4j-{ver}.jar").is_file() and (lib / f"neo4j-server-{ver}.jar").is_file()
-    return any(lib.glob(f"neo4j-{NEO4J_SERIES}.*.jar")) and any(
-        lib.glob(f"neo4j-server-{NEO4J_SERIES}.*.jar")
-    )
-
-
-def _apoc_jars(lib: Path) -> list[Path]:
-    """APOC jars (apoc-core + apoc-common) in <lib>/plugins, or loose in <lib>."""
-    return sorted((lib / "plugins").glob("apoc-*.jar")) or sorted(lib.glob("apoc-*.jar"))
-
-
-def ensure_jars(fetch: bool = True) -> Path:
-    """Return the jar directory, running ``scripts/fetch-neo4j`` first if the jars are missing."""
-    lib = lib_dir()
-    if _jars_present(lib):
-        return lib
-    script = _fetch_script()
-    how = f"run {script}" if script.exists() else "fetch them with Maven (see neo4j/pom.xml)"
-    if not fetch:
-        raise Neo4jServerError(f"Neo4j {NEO4J_SERIES} jars not found in {lib}; {how}")
-    if not script.exists():
-        raise Neo4jServerError(
-            f"Neo4j {NEO4J_SERIES} jars not found in {lib} and {script} is missing; "
-            "set PERFGRAPH_NEO4J_LIB to a directory holding the jars"
-        )
-    if shutil.which("mvn") is None:
-        raise Neo4jServerError(
-            f"Neo4j {NEO4J_SERIES} jars not found in {lib} and Maven (mvn) is not on PATH; "
-            f"install Maven 3 and run {script}"
-        )
-    find_java()  # fail early with the clearer message
-    print(f"perfgraph: fetching Neo4j {NEO4J_SERIES} jars into {lib} (one-off) ...", file=sys.stderr)
-    proc = subprocess.run(
-        ["bash", str(script)], capture_output=True, text=True, env=os.environ.copy()
-    )
-    if proc.returncode != 0 or not _jars_present(lib):
-        out = "\n".join(x for x in (proc.stdout.strip(), proc.stderr.strip()) if x)
-        last = out.splitlines()[-1] if out else f"exit code {proc.returncode}"
-        raise Neo4jServerError(f"fetching the Neo4j jars failed: {last}", log_tail=out[-4000:] or None)
-    return lib
-
-
-def find_java() -> str:
-    """Path of a Java 17+ ``java`` ($JAVA_HOME/bin/java first, then PATH)."""
-    candidates = []
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
-    on_path = shutil.which("java")
-    if on_path:
-        candidates.append(on_path)
-    for java in candidates:
-        if not (os.path.isfile(java) and os.access(java, os.X_OK)):
-            continue
-        try:
-            out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
-        if not m:
-            continue
-        major = int(m.group(1))
-        if major == 1 and m.group(2):  # "1.8.0_x"
-            major = int(m.group(2))
-        if major < 17:
-            raise Neo4jServerError(
-                f"{java} is Java {major}; Neo4j {NEO4J_SERIES} needs Java 17 or 21 (set JAVA_HOME)"
-            )
-        return java
-    raise Neo4jServerError(
-        f"java not found (JAVA_HOME / PATH); Neo4j {NEO4J_SERIES} needs a Java 17 or 21 runtime "
-        "(e.g. apt-get install openjdk-17-jre-headless)"
-    )
 
 
 # --------------------------------------------------------------------------- ports
@@ -640,6 +538,7 @@ def start(
     wait_s: float = 120,
     *,
     fetch: bool = True,
+    lib: Path | str | None = None,
     heap_max: str = DEFAULT_HEAP_MAX,
     page_cache: str = DEFAULT_PAGE_CACHE,
     java_opts: Sequence[str] = (),
@@ -655,6 +554,7 @@ def start(
     is then set with ``ALTER CURRENT USER``. Waits until Bolt answers ``RETURN 1``.
     ``java_opts`` (and ``$PERFGRAPH_NEO4J_JAVA_OPTS``, split on spaces) are extra JVM options,
     e.g. ``-XX:TieredStopAtLevel=1`` starts ~30% faster for throw-away test servers.
+    ``lib`` names the jar directory (else see ``neo4j_jars.candidate_dirs``); ``fetch`` fetches missing jars.
     ``extra_conf`` adds settings to the generated neo4j.conf (e.g. ``browser.post_connect_cmd``).
     Sizes are JVM-style (``512m``, ``2g``); the heap starts at ``heap_max`` (see DEFAULT_HEAP_MAX).
     """
@@ -670,8 +570,8 @@ def start(
         return _info_from_state(home, pid, already_running=True)
 
     java = find_java()
-    lib = ensure_jars(fetch=fetch)
-    apoc_jars = _apoc_jars(lib)
+    lib = ensure_jars(fetch=fetch, home=home, lib=lib)
+    plugin_jars = apoc_jars(lib)
 
     if http_port is None:
         http_port = 0 if bolt_port == 0 else 7474
@@ -694,9 +594,9 @@ def start(
         (home / sub).mkdir(parents=True, exist_ok=True)
     _restrict_permissions(home)
     (home / "conf" / "neo4j.conf").write_text(
-        _render_conf(home, bolt_port, http_port, auth, bool(apoc_jars), heap_max, page_cache, extra_conf)
+        _render_conf(home, bolt_port, http_port, auth, bool(plugin_jars), heap_max, page_cache, extra_conf)
     )
-    _link_plugins(home, apoc_jars)
+    _link_plugins(home, plugin_jars)
 
     # Password: set it before the very first start (even with auth off, so that turning auth on
     # later has a known password); afterwards the stored one is what the server has.
@@ -741,7 +641,7 @@ def start(
     (home / _PID_FILE).write_text(f"{proc.pid}\n")
     state = {
         "pid": proc.pid, "bolt_port": bolt_port, "http_port": http_port, "auth": auth,
-        "user": DEFAULT_USER, "lib": str(lib), "apoc": bool(apoc_jars),
+        "user": DEFAULT_USER, "lib": str(lib), "apoc": bool(plugin_jars),
         "started_at": time.time(),
     }
     (home / _STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
