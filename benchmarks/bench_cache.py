@@ -4,7 +4,8 @@
 
 Each round runs the console script `perfgraph analyze MODEL --hardware CHIP --json` with `--no-cache`
 (what every run cost before the cache: import torch, trace, map) and then without it from a warm cache,
-under a throw-away PERFGRAPH_HOME; plus `python -c "import torch"` alone. Rounds interleave the three so
+under a throw-away PERFGRAPH_HOME, on a snapshot of src/perfgraph (PYTHONPATH) so that edits to the checkout
+during the run cannot change the cache key; plus `python -c "import torch"` alone. Rounds interleave the three so
 that a noisy, shared host slows them alike; the floor (the fastest round) is the figure to quote, the
 median says how noisy the host was. It also checks, with `python -X importtime`, that a warm run imports
 no torch. Goal: warm < 1 s.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,8 +45,11 @@ def main() -> int:
     if not script.exists():
         raise SystemExit(f"no console script at {script}: install perfgraph into this environment")
     command = [str(script), "analyze", args.model, "--hardware", args.hardware, "--json"]
-    with tempfile.TemporaryDirectory(prefix="perfgraph-bench-cache-") as home:
-        env = {**os.environ, "PERFGRAPH_HOME": home, "PYTHONWARNINGS": "ignore"}
+    with tempfile.TemporaryDirectory(prefix="perfgraph-bench-cache-") as tmp:
+        home, snapshot = Path(tmp, "home"), Path(tmp, "src")
+        package = Path(__file__).resolve().parents[1] / "src" / "perfgraph"
+        shutil.copytree(package, snapshot / "perfgraph", ignore=shutil.ignore_patterns("__pycache__"))
+        env = {**os.environ, "PERFGRAPH_HOME": str(home), "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(snapshot)}
         env.pop("PERFGRAPH_NO_CACHE", None)
         _, prime = timed(command, env)  # fills the cache
         imports = subprocess.run([sys.executable, "-X", "importtime", "-m", "perfgraph", *command[1:]], env=env,
@@ -62,6 +67,9 @@ def main() -> int:
             times["import_torch"].append(timed([sys.executable, "-c", "import torch"], env)[0])
             print(f"round {r + 1}: cold {times['cold'][-1]:.2f} s, warm {times['warm'][-1]:.2f} s, "
                   f"import torch {times['import_torch'][-1]:.2f} s", file=sys.stderr)
+        entries = len(list((home / "graphs").glob("*.pkl")))
+    if entries != 1:
+        raise SystemExit(f"{entries} cache entries after the rounds: some warm run was a miss")
     result = {
         "command": " ".join(["perfgraph", *command[1:]]), "rounds": args.rounds, "cpus": os.cpu_count(),
         "warm_imports_torch": not torch_free,

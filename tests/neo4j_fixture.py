@@ -12,8 +12,9 @@ It reaches Neo4j in this order and uses the first that works:
                          not fall back: you asked for that server).
   (b) ``testcontainers`` ``neo4j:5.26-community`` (+ APOC), only if a Docker daemon answers a
                          ping. ``PERFGRAPH_NEO4J_SKIP_DOCKER=1`` skips this step.
-  (c) ``local-jars``     a throw-away server from the Maven Central jars (``neo4j/lib``; fetched
-                         by scripts/fetch-neo4j if missing) in a pytest tmp dir, on free
+  (c) ``local-jars``     a throw-away server from the Maven Central jars (found as ``perfgraph
+                         neo4j start`` finds them, e.g. the checkout's ``neo4j/lib``; fetched there
+                         if missing) in a pytest tmp dir, on free
                          127.0.0.1 ports, auth on with a generated password; stopped at the end.
 
 If none works the fixture calls ``pytest.fail`` with the reasons (CI must run these tests).

@@ -217,3 +217,35 @@ def test_python_dash_m_perfgraph_works():
     bad = subprocess.run([sys.executable, "-m", "perfgraph", "cache", "nope"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_the_readme_commands(cache_on, traces):
+    """README "Graph cache": --no-cache traces and stores nothing, PERFGRAPH_NO_CACHE=1 likewise, then a
+    plain run stores and `cache info` / `cache clear` show and remove it."""
+    runner = CliRunner()
+    bypass = runner.invoke(cli, ["analyze", "resnet50", "--hardware", "h100", "--no-cache"])
+    assert bypass.exit_code == 0, bypass.output
+    assert "h100" in bypass.output and _entries(cache_on) == []
+    off = runner.invoke(cli, ["analyze", "resnet50"], env={"PERFGRAPH_NO_CACHE": "1"})
+    assert off.exit_code == 0, off.output
+    assert _entries(cache_on) == [] and traces == ["resnet50", "resnet50"]
+    assert runner.invoke(cli, ["analyze", "resnet50"]).exit_code == 0
+    hit = runner.invoke(cli, ["analyze", "resnet50"])
+    assert hit.exit_code == 0 and hit.output == off.output and len(traces) == 3
+    info = runner.invoke(cli, ["cache", "info"])
+    assert info.exit_code == 0, info.output
+    assert f"graph cache: {cache_on} (on)" in info.output and "1 entry" in info.output and "resnet50" in info.output
+    cleared = runner.invoke(cli, ["cache", "clear"])
+    assert cleared.exit_code == 0 and cleared.output.startswith("removed 1 entry")
+    assert _entries(cache_on) == []
+
+
+def test_sweep_no_cache_reaches_the_workers(cache_on, tmp_path):
+    runner = CliRunner()
+    args = ["sweep", MLP, *SMALL_ARGS, "--json"]
+    bypass = runner.invoke(cli, [*args, "--out", str(tmp_path / "a"), "--no-cache"])
+    assert bypass.exit_code == 0, bypass.output
+    assert _entries(cache_on) == []  # the worker neither stored nor read
+    cached = runner.invoke(cli, [*args, "--out", str(tmp_path / "b")])
+    assert cached.exit_code == 0, cached.output
+    assert len(_entries(cache_on)) == 1

@@ -490,6 +490,7 @@ def test_table_seconds_carry_units_and_fit_80_columns():
 # -- 21: the README's commands run as written ------------------------------------------------------------------
 # Commands left out, each with why. Everything else in README.md's console blocks runs here.
 README_SKIPPED = {
+    "perfgraph neo4j install": "fetches the jars into the user's home (tests/test_wheel.py runs it)",
     "perfgraph neo4j start": "starts a server (tests/test_neo4j_server.py covers it)",
     "perfgraph neo4j status": "needs the server of `neo4j start`",
     "perfgraph neo4j stop": "needs the server of `neo4j start`",

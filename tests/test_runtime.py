@@ -224,6 +224,8 @@ def test_runtime_and_tier_in_json_csv_and_table():
     assert "eager" in table.stdout and "TF32" in table.stdout and "tier" in table.stdout
     bad = _run(["analyze", "resnet18", "--hardware", "a100", "--runtime", "jit"])
     assert bad.exit_code == 2 and "jit" in bad.output
+    alone = _run(["analyze", "resnet18", "--runtime", "graph"])
+    assert alone.exit_code == 2 and "needs --hardware" in alone.output
 
 
 def test_report_shows_runtime_and_tier(tmp_path):

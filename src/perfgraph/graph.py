@@ -18,7 +18,9 @@ class Op:
 
     `kind` is one of: conv, matmul, attention (the MAC ops), elementwise, norm, reduction, pool,
     data (copies, concatenation, indexing), view (metadata only: zero bytes, zero FLOPs), creation,
-    detection (torchvision's roi_align and nms, each with its own formula), other (no formula).
+    detection (torchvision's roi_align and nms, each with its own formula), other (no formula),
+    collective (an all-reduce, all-gather or send that `llm_parallel` inserts: 0 FLOPs, its bytes, and
+    `groups` = the chips taking part).
     `costed` is False when no formula covers a non-trivial op: such ops are named in every report,
     never silently counted as zero.
     """
@@ -41,7 +43,7 @@ class Op:
     parallelism_channels: int = 1
     parallelism_spatial: int = 1
     costed: bool = True
-    groups: int = 1  # convolution groups (channels for a depthwise conv); 1 for every other op
+    groups: int = 1  # convolution groups (channels for a depthwise conv); chips of a collective; else 1
     # Values read and written: ids into OpGraph.values. Kept for partitioning; not stored as properties.
     inputs: list[int] = field(default_factory=list, repr=False)
     outputs: list[int] = field(default_factory=list, repr=False)

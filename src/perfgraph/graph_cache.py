@@ -269,8 +269,8 @@ def info() -> dict[str, Any]:
     rows = entries()
     current = versions()
     return {
-        "directory": str(directory), "enabled": enabled() and not unsafe, "off_because": unsafe or (
-            None if enabled() else f"--no-cache or {ENV_OFF}"),
+        "directory": str(directory), "enabled": enabled() and not unsafe,
+        "off_because": unsafe or (None if enabled() else f"{ENV_OFF} is set" if os.environ.get(ENV_OFF) else "--no-cache"),
         "entries": len(rows), "bytes": sum(r["bytes"] for r in rows),
         "max_entries": MAX_ENTRIES, "max_bytes": MAX_BYTES, "versions": current,
         "stale_entries": sum(1 for r in rows if not r["key"] or any(r["key"].get(k) != v for k, v in current.items())),

@@ -140,6 +140,8 @@ class Memory:
     kv_bytes: float
     activation_bytes: float
     total_bytes: float
+    tp: int = 1  # per chip of tp x pp chips: weights and KV cache divided by tp x pp, activations not
+    pp: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,24 +163,27 @@ def _activation_bytes_per_sequence(model: str, prompt_len: int, params: tuple[tu
 
 def memory(arch: Any, *, batch: int, context: int, scheme: str = "bf16", model: str | None = None,
            params: dict[str, str] | None = None, prompt_len: int | None = None,
-           activation_bytes: float | None = None) -> Memory:
+           activation_bytes: float | None = None, tp: int = 1, pp: int = 1) -> Memory:
     """Weights, KV cache and activations at `batch` sequences of `context` tokens (module docstring).
 
     Activations come from a traced prefill of `prompt_len` (default: `context`) tokens of `model`, unless
     `activation_bytes` (per batch, at the scheme's size) is given; without either they are 0 and say so
-    nowhere else — pass one of them."""
+    nowhere else — pass one of them.  With `tp` x `pp` chips the figures are per chip: weights and KV cache
+    divided by tp x pp (heads and layers split evenly, `llm_parallel`), activations kept whole (an upper
+    bound: the replicated residual stream is full size on every chip)."""
     _, weight_bytes, act_bytes = _scheme(scheme)
     if activation_bytes is None:
         if model is None:
             raise ValueError("memory() needs model= (to trace the activations) or activation_bytes=")
         per_seq = _activation_bytes_per_sequence(model, int(prompt_len or context), _frozen(params))
         activation_bytes = per_seq * act_bytes / TRACE_BYTES * int(batch)
-    weights = arch.params_total * weight_bytes
-    kv = kv_cache_bytes(arch, context, batch, act_bytes)
-    per_token = 2.0 * arch.layers * arch.kv_heads * arch.head_dim * act_bytes
+    chips = int(tp) * int(pp)
+    weights = arch.params_total * weight_bytes / chips
+    kv = kv_cache_bytes(arch, context, batch, act_bytes) / chips
+    per_token = 2.0 * arch.layers * arch.kv_heads * arch.head_dim * act_bytes / chips
     return Memory(scheme=scheme, batch=int(batch), context=int(context), weights_bytes=weights,
                   kv_bytes_per_token=per_token, kv_bytes=kv, activation_bytes=float(activation_bytes),
-                  total_bytes=weights + kv + float(activation_bytes))
+                  total_bytes=weights + kv + float(activation_bytes), tp=int(tp), pp=int(pp))
 
 
 @dataclass
@@ -235,26 +240,44 @@ def _label(m: ModelMapping) -> dict[str, Any]:
 
 def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 32), prompt_len: int = 512,
           output_len: int = 256, scheme: str = "bf16", runtime: str | None = None,
-          params: dict[str, str] | None = None, cache: str = "static") -> list[dict[str, Any]]:
-    """One row per chip x batch: TTFT, TPOT, tokens/s per chip and per sequence, memory, fits, saturating."""
+          params: dict[str, str] | None = None, cache: str = "static", tp: int = 1, pp: int = 1,
+          micro_batches: int = 1) -> list[dict[str, Any]]:
+    """One row per chip x batch: TTFT, TPOT, tokens/s per chip and per sequence, memory, fits, saturating.
+
+    `tp` x `pp` chips (`llm_parallel`): each phase is mapped as one chip's share with its collectives; with
+    `pp` > 1 a batch runs as `micro_batches` micro-batches through the pipeline (its time and bubble)."""
+    from perfgraph import llm_parallel
+
     arch = architecture(model, params)
+    llm_parallel.check_degrees(arch, int(tp), int(pp))
+    parallel = int(tp) > 1 or int(pp) > 1
+    for b in batches:
+        if int(b) % int(micro_batches):
+            raise ValueError(f"batch {b} does not split into {micro_batches} micro-batches")
     context = int(prompt_len) + int(output_len) // 2
     end = int(prompt_len) + int(output_len)
     rows: list[dict[str, Any]] = []
     for hw in _hardware(chips):
         chip_rows = []
         for b in batches:
-            pre = map_phase(phase_graph(model, "prefill", batch=b, prompt_len=prompt_len, params=params,
-                                        cache=cache), hw, scheme, runtime)
-            dec = map_phase(phase_graph(model, "decode", batch=b, context=context, params=params, cache=cache),
-                            hw, scheme, runtime)
+            micro = int(b) // int(micro_batches) if parallel else int(b)
+            pre_g = phase_graph(model, "prefill", batch=micro, prompt_len=prompt_len, params=params, cache=cache)
+            dec_g = phase_graph(model, "decode", batch=micro, context=context, params=params, cache=cache)
+            if parallel:
+                (ttft, pre_bubble), (tpot, dec), extra = _parallel_phases(pre_g, dec_g, hw, scheme, runtime, tp,
+                                                                          pp, micro_batches)
+            else:
+                dec = map_phase(dec_g, hw, scheme, runtime)
+                ttft, tpot, extra = map_phase(pre_g, hw, scheme, runtime).latency_sequential_s, \
+                    dec.latency_sequential_s, {}
             mem = memory(arch, batch=b, context=end, scheme=scheme, model=model, params=params,
-                         prompt_len=prompt_len)
-            tpot = dec.latency_sequential_s
+                         prompt_len=prompt_len, tp=tp, pp=pp)
             chip_rows.append({
                 "model": model, "hardware": hw.id, "scheme": scheme, "batch": int(b), "prompt_len": int(prompt_len),
-                "output_len": int(output_len), "decode_context": context, "ttft_s": pre.latency_sequential_s,
+                "output_len": int(output_len), "decode_context": context, "ttft_s": ttft,
                 "tpot_s": tpot, "tokens_per_s": b / tpot if tpot > 0 else 0.0,
+                "tp": int(tp), "pp": int(pp), "chips": int(tp) * int(pp),
+                "tokens_per_s_per_chip": b / tpot / (int(tp) * int(pp)) if tpot > 0 else 0.0, **extra,
                 "tokens_per_s_per_seq": 1 / tpot if tpot > 0 else 0.0,
                 "decode_bound": max(dec.bound_time_s, key=dec.bound_time_s.get) if dec.bound_time_s else "",
                 "weights_bytes": mem.weights_bytes, "kv_bytes": mem.kv_bytes,
@@ -269,6 +292,25 @@ def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 3
             r["saturating_batch"] = saturating
         rows += chip_rows
     return rows
+
+
+def _parallel_phases(pre_g: ModelGraph, dec_g: ModelGraph, hw: Any, scheme: str, runtime: str | None, tp: int,
+                     pp: int, micro_batches: int):
+    """((TTFT, its bubble), (TPOT, the decode mapping), row fields) of one chip's share under tp x pp."""
+    from perfgraph import llm_parallel
+
+    out = []
+    extra: dict[str, Any] = {"micro_batches": int(micro_batches)}
+    for name, g in (("prefill", pre_g), ("decode", dec_g)):
+        pg = llm_parallel.parallelize(g, tp, pp)
+        mm = map_phase(pg.graph, hw, scheme, runtime)
+        total, bubble = llm_parallel.pipeline_time(llm_parallel.stage_times(mm, pg), micro_batches)
+        comm = sum(k.latency_s for k in mm.kernels if k.kernel == "collective")
+        extra[f"{name}_collective_s"] = comm
+        extra[f"{name}_bubble"] = bubble
+        extra[f"{name}_collectives"] = sum(pg.collectives.values())
+        out.append((total, mm))
+    return (out[0][0], extra["prefill_bubble"]), out[1], extra
 
 
 # ---- training ------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def info_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    state = "on" if info["enabled"] else f"off ({info['off_because']})"
+    state = "on" if info["enabled"] else f"off: {info['off_because']}"
     click.echo(f"graph cache: {info['directory']} ({state})")
     click.echo(f"{_entries(info['entries'])}, {output.human(info['bytes'], 'B')}; bounded to "
                f"{info['max_entries']} entries and {output.human(info['max_bytes'], 'B')}, least recently used "

@@ -9,6 +9,7 @@ import click
 from perfgraph.cli import output
 from perfgraph.cli.main import BatchList, cli
 from perfgraph.cli.options import runtime_options
+from perfgraph.cli.graph_cmds import neo4j_options, open_store
 
 SCHEME_CHOICE = click.Choice(["fp32", "fp16", "bf16", "int8", "w8a16", "w4a16"], case_sensitive=False)
 SCHEME_HELP = ("Storage and compute: fp32 | fp16 | bf16 | int8 (W8A8) | w8a16 / w4a16 (weight-only int8 / "
@@ -48,7 +49,9 @@ def llm_group() -> None:
       perfgraph llm phase hf:llama-7b --phase decode --batch 8 --context 2048
       perfgraph llm memory hf:llama-7b --batch 8 --context 4096 --hardware h100,a100
       perfgraph llm serve hf:llama-7b --hardware h100,a100 --batch 1,8,32
+      perfgraph llm serve hf:llama-70b --hardware h100 --batch 8 --tp 4 --pp 2 --micro-batches 4
       perfgraph llm train hf:llama-7b --hardware h100 --seq-len 2048 --measured-step-time 0.5
+      perfgraph llm ingest hf:gpt2 --phase decode --context 512 --hardware h100,a100 --uri bolt://127.0.0.1:7687
     """
 
 
@@ -165,18 +168,25 @@ def memory_cmd(model, batch, context, schemes, hardware, params, as_json):
               help="Generated tokens per sequence.")
 @click.option("--precision", "scheme", default="bf16", show_default=True, type=SCHEME_CHOICE, help=SCHEME_HELP)
 @click.option("--cache", type=click.Choice(["static", "dynamic"]), default="static", show_default=True)
+@click.option("--tp", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Tensor parallel over this many chips (Megatron: 2 all-reduces per layer).")
+@click.option("--pp", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Pipeline parallel stages (layers split evenly, one send per boundary).")
+@click.option("--micro-batches", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Micro-batches per batch through the pipeline (--pp > 1); must divide every batch.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
 @runtime_options
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
-def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, params, runtime, conv_tf32,
-              matmul_precision, as_json, as_csv):
+def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, tp, pp, micro_batches, params, runtime,
+              conv_tf32, matmul_precision, as_json, as_csv):
     """TTFT, TPOT, tokens/s per chip and per sequence over a batch sweep, and the saturating batch."""
     from perfgraph import llm
 
     with output.status(f"tracing and mapping {model}"):
         rows = llm.serve(model, _chips(hardware), batches=batches, prompt_len=prompt_len, output_len=output_len,
-                         scheme=scheme.lower(), runtime=runtime, params=_params(params), cache=cache)
+                         scheme=scheme.lower(), runtime=runtime, params=_params(params), cache=cache, tp=tp, pp=pp,
+                         micro_batches=micro_batches)
     if as_json or as_csv:
         if as_csv:
             output.write_csv([{k: v for k, v in r.items() if k != "expected_error"} for r in rows])
@@ -188,11 +198,21 @@ def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, p
               "tok/s/seq": f"{r['tokens_per_s_per_seq']:.1f}", "memory": output.human(r["memory_bytes"], "B"),
               "fits": r["fits"], "bound": r["decode_bound"], "runtime": r.get("runtime", ""),
               "tier": r.get("tier", ""), "saturates at": r["saturating_batch"]} for r in rows]
+    if tp > 1 or pp > 1:
+        for t, r in zip(table, rows):
+            t["memory"] += " /chip"
+            t["tok/s/chip"] = f"{r['tokens_per_s_per_chip']:.0f}"
+            t["comm/token"] = f"{r['decode_collective_s'] * 1e3:.3f} ms"
+            if pp > 1:
+                t["bubble"] = f"{r['decode_bubble']:.0%}"
     ctx = rows[0]["decode_context"] if rows else 0
+    chips = (f"tp {tp} x pp {pp} = {tp * pp} chips per replica (collectives over each chip's interconnect"
+             + (f"; {micro_batches} micro-batches through the pipeline" if pp > 1 else "")
+             + "; weights and KV cache per chip divided by tp x pp)") if tp > 1 or pp > 1 else "one chip, no parallelism"
     _emit(table, False, f"{model}: serving, prompt {prompt_len}, output {output_len}, {scheme}",
           f"TTFT: prefill of `batch` prompts at once; TPOT: one decode step at context {ctx} (prompt + output/2); "
           f"tok/s = batch / TPOT; cache {cache}; 'saturates at': smallest fitting batch within 80 % of the best "
-          f"tok/s of this sweep; one chip, no parallelism.")
+          f"tok/s of this sweep; {chips}.")
 
 
 @llm_group.command("train")
@@ -243,3 +263,68 @@ def train_cmd(model, hardware, batch, seq_len, scheme, measured_step_time, param
     _emit(rows, False, f"{model}: one training step, {scheme}",
           "MFU = 6 x params x tokens / (step time x dense peak); memory: 2 B bf16 parameters + 12 B fp32 "
           "optimizer states per parameter (ZeRO) + the traced peak of activations and gradients; one chip.")
+
+
+@llm_group.command("ingest")
+@click.argument("model")
+@click.option("--phase", type=click.Choice(["prefill", "decode"]), default="decode", show_default=True)
+@click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Concurrent sequences.")
+@click.option("--prompt", "prompt_len", default=512, show_default=True, type=click.IntRange(min=1),
+              help="Prompt tokens (prefill).")
+@click.option("--context", default=512, show_default=True, type=click.IntRange(min=1),
+              help="Tokens already in the KV cache (decode).")
+@click.option("--cache", type=click.Choice(["static", "dynamic"]), default="static", show_default=True)
+@click.option("--hardware", "--hw", "hardware", default=None, metavar="CHIP[,CHIP...]",
+              help="Also map the phase onto these chips and store the overlay (what `perfgraph map` does).")
+@click.option("--precision", default="bf16", show_default=True,
+              type=click.Choice(["fp32", "fp16", "bf16", "int8"], case_sensitive=False))
+@click.option("--replace", is_flag=True, help="Re-ingest the phase (drops its overlays and its link first).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
+@neo4j_options
+@runtime_options
+@click.option("--json", "as_json", is_flag=True)
+def ingest_cmd(model, phase, batch, prompt_len, context, cache, hardware, precision, replace, params, uri, user,
+               password, database, home, runtime, conv_tf32, matmul_precision, as_json):
+    """Store one phase of MODEL in Neo4j as a model of its own, linked to its source model.
+
+    (:Model {id: phase id})-[:PHASE_OF {phase, batch, context}]->(:Model {id: source}); the source (the
+    model and its -p overrides, e.g. hf:gpt2) is created as a stub when not stored. With --hardware the
+    phase is also mapped and its overlay written, so `perfgraph query phase_compare` compares prefill and
+    decode across chips.
+    """
+    from perfgraph import llm
+    from perfgraph.engine.overlay import write_overlay
+    from perfgraph.hardware.spec import get
+    from perfgraph.phase_link import phase_link
+
+    chips = [get(c) for c in _chips(hardware)] if hardware else []
+    with output.status(f"tracing the {phase} of {model}"):
+        mg = llm.phase_graph(model, phase, batch=batch, prompt_len=prompt_len, context=context,
+                             params=_params(params), cache=cache)
+    link = phase_link(mg.info)
+    store = open_store(uri, user, password, database, home)
+    rows = []
+    try:
+        state = store.ingest(mg, replace=replace)
+        store.link_phase(mg.info.id, link["source"], link["source_name"],
+                         {k: link[k] for k in ("phase", "batch", "context")})
+        rows.append({"model": mg.info.id, "source": link["source"], "phase": phase, "result": state,
+                     "hardware": "", "latency_s": None})
+        for hw in chips:
+            mm = llm.map_phase(mg, hw, precision.lower(), runtime)
+            res = write_overlay(store, mm, hw)
+            rows.append({"model": mg.info.id, "source": link["source"], "phase": phase,
+                         "result": f"overlay {res['result']}", "hardware": hw.id, "latency_s": mm.latency_sequential_s,
+                         "runtime": mm.runtime, "tier": mm.tier})
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = [{"model": r["model"], "source": r["source"], "phase": r["phase"], "result": r["result"],
+              "chip": r["hardware"], "latency": f"{r['latency_s'] * 1e3:.3f} ms" if r["latency_s"] else "",
+              "runtime": r.get("runtime", ""), "tier": r.get("tier", "")} for r in rows]
+    _emit(table, False, f"{model}: {phase} in {store.uri}",
+          f"linked: ({mg.info.id})-[:PHASE_OF]->({link['source']}); compare phases with "
+          f"`perfgraph query phase_compare -p source={link['source']} --uri ...`")

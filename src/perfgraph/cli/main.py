@@ -242,8 +242,11 @@ def analyze(model, batch, dtype, input_shape, params, weights, tracer, top, hard
         compare(model, batch, dtype, input_shape, params, weights, tracer, hardware, precision, saturation,
                 as_json, as_csv, runtime=runtime, rules=rules_from(conv_tf32, matmul_precision), kernels=kernels)
         return
+    ctx = click.get_current_context()
+    runtime_given = any(ctx.get_parameter_source(p) is click.core.ParameterSource.COMMANDLINE
+                        for p in ("runtime", "conv_tf32", "matmul_precision"))
     for flag, given in (("--precision", precision), ("--saturation", saturation), ("--csv", as_csv),
-                        ("--kernels", kernels)):
+                        ("--kernels", kernels), ("--runtime and the precision rules", runtime_given)):
         if given:
             raise click.UsageError(f"{flag} needs --hardware")
     if batch and len(batch) > 1:

@@ -15,10 +15,11 @@ from perfgraph.store import neo4j_jars
 from perfgraph.store import neo4j_server as ns
 
 _HOME_HELP = "Server directory (conf, data, logs, password). Default: $PERFGRAPH_HOME/neo4j or ~/.perfgraph/neo4j."
-_LIB_OPTION = click.option(
-    "--lib", type=click.Path(file_okay=False, path_type=Path), envvar="PERFGRAPH_NEO4J_LIB", default=None,
-    help="Directory of the Neo4j jars (env PERFGRAPH_NEO4J_LIB); nothing else is looked at then. Default: "
-         "<home>/lib, $PERFGRAPH_HOME/neo4j/lib, then a source checkout's neo4j/lib.")
+
+
+def _lib_option(help_text: str):
+    return click.option("--lib", type=click.Path(file_okay=False, path_type=Path), envvar="PERFGRAPH_NEO4J_LIB",
+                        default=None, help=help_text)
 
 
 def _fail(exc: ns.Neo4jServerError) -> click.ClickException:
@@ -42,7 +43,7 @@ def neo4j() -> None:
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Put the jars in DIR/lib, for the server home DIR. Default: $PERFGRAPH_HOME/neo4j/lib "
                    "(PERFGRAPH_HOME defaulting to ~/.perfgraph), which every server home uses.")
-@_LIB_OPTION
+@_lib_option("Put the jars exactly in this directory (env PERFGRAPH_NEO4J_LIB); wins over --home.")
 @click.option("--force", is_flag=True, help="Fetch again even if the jars are there.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def install_cmd(home, lib, force, as_json):
@@ -101,7 +102,9 @@ def install_cmd(home, lib, force, as_json):
                    "cores (less garbage collection); one transaction may use at most 70% of it.")
 @click.option("--page-cache", default=ns.DEFAULT_PAGE_CACHE, show_default=True, metavar="SIZE",
               help="Neo4j page cache for the store files (the whole zoo is ~0.1 GB on disk).")
-@_LIB_OPTION
+@_lib_option("Directory of the Neo4j jars (env PERFGRAPH_NEO4J_LIB); nothing else is looked at then. "
+             "Default: the first of <home>/lib, $PERFGRAPH_HOME/neo4j/lib, a source checkout's neo4j/lib "
+             "that holds them.")
 def start_cmd(home, bolt_port, http_port, password, no_auth, wait_s, as_json, show_password, guide_port, no_guide,
               heap_max, page_cache, lib):
     """Start the server (or report the one already running for --home), and perfgraph's Browser guide.

@@ -9,7 +9,9 @@ The rule depends on the chip's kind (one module each, with the model in its docs
 
 A subgraph whose ops include a MAC op (conv, matmul, attention) is mapped as a GEMM shaped by its
 dominant MAC op (`common.gemm_shape`) — except depthwise convolutions on GPUs and CPUs, which run as
-direct vector kernels there; the rest are vector kernels.  A subgraph with neither FLOPs nor
+direct vector kernels there; the rest are vector kernels.  A collective (anchor kind "collective": an
+all-reduce, all-gather or send of a parallel graph) is costed by the chip's interconnect
+(`engine.collective`).  A subgraph with neither FLOPs nor
 bytes (pure views) launches nothing: zero latency, bound "overhead".
 
 Precision: the chip's peak for the requested precision, or its documented fallback (`precision_fallback`
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from perfgraph.engine import cpu, gpu, kpu, tpu
+from perfgraph.engine import collective, cpu, gpu, kpu, tpu
 from perfgraph.engine.common import (
     KernelMapping, Residency, anchor_op, finish, gemm_shape, select_ops,
 )
@@ -56,6 +58,8 @@ def map_subgraph(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision: s
             bytes_by_level={}, bandwidth_by_level={}, units_allocated=0, utilization=0.0, overhead_s=0.0,
             peak=hw.peak(prec_used), details={"rule": "empty", "padding_waste": 0.0},
         )
+    if sg.anchor_kind == "collective":  # a communication kernel: costed by the chip's interconnect
+        return collective.map_collective(sg, sg_ops, hw, precision, prec_used)
     anchor = anchor_op(sg, sg_ops)
     if anchor is not None and (sg.macs > 0 or anchor.macs > 0):
         shape = gemm_shape(anchor)

@@ -218,7 +218,7 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str, stages: dict[int
         computed_in = rules.compute_precision(sg.anchor_kind, precision, chip)
         k = map_subgraph(sg, graph.ops, chip, precision, residency.get(sg.index),
                          compute_precision=computed_in if computed_in != precision else None)
-        if curves is not None and k.kernel != "empty":
+        if curves is not None and k.kernel not in ("empty", "collective"):  # links: no curves
             k, used = apply_measured(k, sg.anchor_kind, curves, chip.static_w)
             measured_used += used
         kernels.append(k)

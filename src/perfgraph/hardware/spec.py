@@ -36,6 +36,11 @@ A spec file (see ``hardware/data/*.yaml``) is a mapping::
       source: ...
     energy: {pj_per_flop: {fp16: 0.4, source: ...}}   # optional; derived from TDP when absent
     overhead: {launch_s: 5.0e-6, source: ...}
+    interconnect:                     # optional: the chip-to-chip link of tensor / pipeline parallelism
+      name: NVLink 4                  # (engine.collective); bandwidth per direction, per chip; latency
+      bandwidth_bytes_per_s: 450e9    # per ring step
+      latency_s: 0.47e-6
+      source: ...
 
 **Sources.** Every number must carry a source.  Inside any mapping, a ``source:`` string covers every
 numeric field of that mapping (numbers and lists of numbers), and ``sources: {field: "..."}`` covers (or
@@ -102,8 +107,11 @@ MIN_COMPUTE_BUDGET_FRACTION = 0.25
 TOP_KEYS = {
     "id", "name", "kind", "vendor", "aliases", "status", "notes", "peak_flops", "vector_flops",
     "achievable_fraction", "precision_fallback", "clock_ghz", "compute_units", "memory", "power", "energy", "overhead",
-    "source", "sources", "calibration",
+    "source", "sources", "calibration", "interconnect",
 }
+INTERCONNECT_KEYS = {"name", "bandwidth_bytes_per_s", "latency_s", "source", "sources"}
+MAX_LINK_BW = 10e12  # per direction, one chip
+MAX_LINK_LATENCY_S = 1e-3
 MODE_KEYS = {
     "tdp_w", "static_w", "clock_ghz", "units", "peak_flops", "vector_flops", "dram_bandwidth_bytes_per_s",
     "cpu_cores_online", "cpu_clock_ghz", "notes", "source", "sources",
@@ -426,8 +434,25 @@ def validate(d: Any) -> list[str]:
     else:
         _num_in_range(oh, "launch_s", "overhead", errors, 0, MAX_LAUNCH_S, what=" s")
 
+    _check_interconnect(d.get("interconnect"), errors)
     _check_sources(d, "", errors)
     return errors
+
+
+def _check_interconnect(ic: Any, errors: list[str]) -> None:
+    """The optional `interconnect` mapping: a name, a bandwidth and a per-step latency (each sourced)."""
+    if ic is None:
+        return
+    if not isinstance(ic, dict):
+        errors.append("interconnect must be a mapping {name, bandwidth_bytes_per_s, latency_s, source}")
+        return
+    for k in ic:
+        if k not in INTERCONNECT_KEYS:
+            errors.append(f"interconnect: unknown field {k!r}")
+    if not isinstance(ic.get("name"), str) or not ic["name"].strip():
+        errors.append("interconnect.name must be a non-empty string")
+    _num_in_range(ic, "bandwidth_bytes_per_s", "interconnect", errors, 1e6, MAX_LINK_BW, what=" B/s")
+    _num_in_range(ic, "latency_s", "interconnect", errors, 0, MAX_LINK_LATENCY_S, what=" s")
 
 
 # ----------------------------------------------------------------------------------------------- the spec
@@ -507,6 +532,23 @@ def _collect_all(node: Any, path: str, src: str, out: dict[str, str]) -> None:
         out[path] = src
 
 
+@dataclass(frozen=True)
+class Interconnect:
+    """The chip-to-chip link that collectives use: bandwidth per direction per chip, latency per ring step."""
+
+    name: str
+    bandwidth_bytes_per_s: float
+    latency_s: float
+
+
+def _interconnect(raw: dict) -> Interconnect | None:
+    ic = raw.get("interconnect")
+    if not ic:
+        return None
+    return Interconnect(name=str(ic["name"]), bandwidth_bytes_per_s=float(ic["bandwidth_bytes_per_s"]),
+                        latency_s=float(ic["latency_s"]))
+
+
 @dataclass
 class HardwareSpec:
     """A validated chip description.  Build with `from_dict`, `load_file`, `get` or `local.detect_local`."""
@@ -537,6 +579,7 @@ class HardwareSpec:
     raw: dict = field(default_factory=dict, repr=False)
     achievable_fraction: dict[str, float] = field(default_factory=dict)
     calibration: Any = None  # hardware.microbench.CalibrationSection: sourced microbenchmarks, when given
+    interconnect: Interconnect | None = None  # the chip-to-chip link, when the spec gives one
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -595,7 +638,7 @@ class HardwareSpec:
             unit_type=str(cu["type"]), unit_count=int(cu["count"]), unit_details=details,
             memory=levels, tdp_w=tdp, static_w=static, modes=dict(power.get("modes") or {}), mode=mode,
             pj_per_flop=ppf, launch_overhead_s=float(oh["launch_s"]), sources=sources, origin=origin, raw=raw,
-            achievable_fraction=achievable, calibration=_calibration(raw),
+            achievable_fraction=achievable, calibration=_calibration(raw), interconnect=_interconnect(raw),
         )
 
     # -- precision and peaks ------------------------------------------------------------------------

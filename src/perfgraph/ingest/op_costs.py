@@ -189,8 +189,10 @@ def embedding_backward_flops(args, kwargs, out, name):
 
 
 # ---- pooling and resampling ------------------------------------------------------------------------
-def _kernel_area(kernel_size) -> int:
+def _kernel_area(kernel_size, dims: int) -> int:
     ks = [kernel_size] if isinstance(kernel_size, int) else list(kernel_size)
+    if len(ks) == 1:
+        ks = ks * dims  # ATen reads a single size as a square (cubic) window
     return math.prod(int(k) for k in ks)
 
 
@@ -198,7 +200,8 @@ def _kernel_area(kernel_size) -> int:
           "max_pool3d", "avg_pool3d", "max_pool1d", "avg_pool1d", "max_pool1d_with_indices")
 def pool_flops(args, kwargs, out, name):
     """Window pooling: one compare/add per window element per output element."""
-    return 0, _numel(_first_tensor(out)) * _kernel_area(args[1])
+    dims = next(int(d) for d in "321" if f"{d}d" in name)
+    return 0, _numel(_first_tensor(out)) * _kernel_area(args[1], dims)
 
 
 @register("pool", "_adaptive_avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool3d",
@@ -208,7 +211,8 @@ def adaptive_pool_flops(args, kwargs, out, name):
     return 0, _numel(args[0])
 
 
-_TAPS = {"nearest": 0, "linear": 2, "bilinear": 4, "trilinear": 8, "bicubic": 16}
+# Longest names first: "linear" is a substring of "bilinear" and "trilinear".
+_TAPS = {"nearest": 0, "bilinear": 4, "trilinear": 8, "bicubic": 16, "linear": 2}
 
 
 @register("data", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "_upsample_nearest_exact2d",
@@ -302,7 +306,10 @@ def cost_of(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     if packet is not None and packet in torch_flop_registry and name in _MAC_KIND:
         flops = int(torch_flop_registry[packet](*args, **kwargs, out_val=out))
         return OpCost(_MAC_KIND[name], flops // 2, flops)
-    if name in _FORMULAS:
+    # An overload torch tags pointwise is element-wise even where its packet's other overloads reduce
+    # (aten.max.other is torch.max(a, b); aten.max.default reduces).
+    tagged_pointwise = torch.Tag.pointwise in getattr(func, "tags", ())
+    if name in _FORMULAS and not tagged_pointwise:
         kind, fn = _FORMULAS[name]
         macs, flops = fn(args, kwargs, out, name)
         return OpCost(kind, int(macs), int(flops))

@@ -28,9 +28,9 @@ from collections import Counter
 from perfgraph.graph import ModelGraph, Op, Subgraph
 
 ANCHOR_KINDS = {"conv", "matmul", "attention"}
-STARTS_KERNEL = ANCHOR_KINDS | {"data", "detection", "other"}
+STARTS_KERNEL = ANCHOR_KINDS | {"data", "detection", "other", "collective"}
 FUSABLE = {"elementwise", "norm", "reduction", "pool", "view"}
-CLOSES_KERNEL = {"reduction", "pool"}
+CLOSES_KERNEL = {"reduction", "pool", "collective"}  # a collective is a kernel alone
 FREE_KINDS = {"view", "creation"}
 
 

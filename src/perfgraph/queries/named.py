@@ -304,6 +304,27 @@ def _n_best_chip(store, hardware=None, batch=None, precision=None, runtime=None)
                        runtime=_runtime(runtime))
 
 
+def _e_phase_compare(mgs, source=None, hardware=None, batch=None, precision=None, runtime=None, overlay=None):
+    from perfgraph.phase_link import phase_link
+
+    links = {mg.info.id: phase_link(mg.info) for mg in mgs}
+    rows = []
+    for (model, hw, b, p), mm in _select(overlay, None, hardware, batch, precision, runtime):
+        link = links.get(model)
+        if link is None or (source not in (None, "") and source not in (link["source"], link["source_name"])):
+            continue
+        rows.append({"source": link["source"], "phase": link["phase"], "batch": link["batch"],
+                     "context": link["context"], "hardware": hw, "precision": p, "runtime": mm.runtime,
+                     "latency_s": mm.latency_sequential_s, "model": model})
+    return sorted(rows, key=lambda r: (r["source"], r["phase"], r["batch"], r["context"], r["hardware"],
+                                       r["precision"], r["runtime"]))
+
+
+def _n_phase_compare(store, source=None, hardware=None, batch=None, precision=None, runtime=None):
+    return store.query("phase_compare", source=source or None, hardware=_hw_ids(hardware), batch=_batch(batch),
+                       precision=_precision(precision), runtime=_runtime(runtime))
+
+
 def on_demand_overlay(mgs: list[ModelGraph], model_id: str | None, params: dict[str, Any]):
     """The embedded overlay when the caller passed none: the named chips (hardware, a, b) x the models
     (the one named, else all) at their traced batch, at `precision` (default: each model's dtype)."""
@@ -350,6 +371,11 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in [
     NamedQuery("best_chip", "per model, batch, precision: fastest chip and lowest-energy chip among those mapped",
                {"hardware": "chips to choose from (default: all mapped)", "batch": "filter",
                 "precision": "filter", "runtime": "filter"}, False, _e_best_chip, _n_best_chip, overlay=True),
+    NamedQuery("phase_compare", "per source model, phase (prefill / decode), batch, context and chip: the phase's "
+               "latency from the overlay (`perfgraph llm ingest --hardware`)",
+               {"source": "source model id or name (default: all)", "hardware": "chips (default: all mapped)",
+                "batch": "filter", "precision": "filter", "runtime": "filter"}, False, _e_phase_compare,
+               _n_phase_compare, overlay=True),
 ]}
 
 

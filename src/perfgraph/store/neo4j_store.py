@@ -363,6 +363,21 @@ class Neo4jStore:
 
         return self._run(True, work)
 
+    def link_phase(self, phase_id: str, source: str, source_name: str, props: dict[str, Any]) -> None:
+        """(:Model {id: phase_id})-[:PHASE_OF props]->(:Model {id: source}) in one managed transaction, the
+        source created as a stub when not stored (`perfgraph.phase_link`). Re-running replaces the props."""
+        self.ensure_schema()
+
+        def work(tx: ManagedTransaction) -> None:
+            _lock_models(tx, [phase_id, source])
+            row = tx.run(load("phase_link"), phase_id=phase_id, source=source, source_name=source_name,
+                         props=props).single()
+            if row is None or row["links"] != 1:
+                raise StoreError(f"no model {phase_id!r} in {self.uri}: ingest the phase before linking it")
+            _unlock_models(tx, [phase_id, source])
+
+        self._run(True, work)
+
     def overlays(self, model_id: str, with_runtime: bool = False) -> list[dict[str, Any]]:
         """The (hardware, batch, precision) overlays stored for a model (with their runtime if asked)."""
         rows = self.query("overlay_list", model_id=model_id)
