@@ -258,3 +258,17 @@ def test_collectives_are_stored_and_staged_in_cypher(store):
     finally:
         store.delete_model(mid)
 
+
+
+@pytest.mark.neo4j
+def test_readme_phase_commands(neo4j_conn, store):
+    env = _env(neo4j_conn)
+    res = _run("llm ingest hf:gpt2 --phase decode --context 512 --hardware h100,a100 --replace".split(), env=env)
+    assert res.exit_code == 0, res.output
+    mid = llm.phase_graph("hf:gpt2", "decode", context=512).info.id
+    try:
+        res = _run("query phase_compare -p source=hf:gpt2 --json".split(), env=env)
+        assert res.exit_code == 0, res.output
+        assert '"phase": "decode"' in res.output and '"hardware": "h100-sxm"' in res.output
+    finally:
+        store.delete_models([mid, "hf:gpt2"])

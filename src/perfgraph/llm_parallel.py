@@ -42,8 +42,8 @@ from typing import Any, Sequence
 from perfgraph.graph import ModelGraph, Op, Value
 
 LAYER_RE = re.compile(r"(?:^|\.)(?:layers|layer|h|blocks)\.(\d+)(?:\.|$)")
-ATTENTION_WORDS = ("attn", "attention")
-MLP_WORDS = ("mlp", "feed_forward", "block_sparse_moe", "ffn")
+ATTENTION_BLOCK = re.compile(r"^(self_)?(attn|attention)$")  # llama/mistral self_attn, gpt2 attn, falcon
+MLP_BLOCK = re.compile(r"^(mlp|feed_forward|block_sparse_moe|ffn)$")
 EMBEDDING_NAMES = ("embed_tokens", "wte", "word_embeddings")
 HEAD_NAMES = ("lm_head",)
 
@@ -71,7 +71,7 @@ def block_of(path: str) -> tuple[str, str] | None:
     m = LAYER_RE.search(path)
     if m:
         seg = path[m.end():].split(".")[0]
-        if seg and any(w in seg for w in ATTENTION_WORDS + MLP_WORDS):
+        if ATTENTION_BLOCK.match(seg) or MLP_BLOCK.match(seg):
             return path[:m.end()] + seg, "all_reduce"
         return None
     parts = path.split(".")
@@ -85,7 +85,7 @@ def block_of(path: str) -> tuple[str, str] | None:
 
 def is_attention_block(block: str) -> bool:
     m = LAYER_RE.search(block)
-    return bool(m) and any(w in block[m.end():] for w in ATTENTION_WORDS)
+    return bool(m) and bool(ATTENTION_BLOCK.match(block[m.end():]))
 
 
 def check_degrees(arch: Any, tp: int, pp: int) -> None:
@@ -171,8 +171,9 @@ def _tensor_parallel(ops: list[Op], values: list[Value], n: int) -> tuple[list[O
             elif readers and all(blocks[r] == block for r in readers):
                 sharded.add(v.vid)
         elif readers and all(blocks[r] is not None for r in readers):
-            if v.is_weight or all(is_attention_block(blocks[r][0]) for r in readers):
-                sharded.add(v.vid)  # weights of split blocks; the KV cache (split by heads)
+            if (_feeds_split_op(v.vid, ops, consumers) if v.is_weight
+                    else all(is_attention_block(blocks[r][0]) for r in readers)):
+                sharded.add(v.vid)  # weights of split GEMMs and lookups; the KV cache (split by heads)
     old_nbytes = {v.vid: v.nbytes for v in values}
     full_shape = {op.index: list(op.output_shape) for op in ops}
     for vid in sharded:
@@ -181,6 +182,18 @@ def _tensor_parallel(ops: list[Op], values: list[Value], n: int) -> tuple[list[O
         if blocks[op.index] is not None:
             _shard_op(op, values, old_nbytes, sharded, n)
     return _insert_collectives(ops, values, block_outputs, collective_of, n, blocks, full_shape)
+
+
+def _feeds_split_op(vid: int, ops: list[Op], consumers: dict[int, list[int]], depth: int = 3) -> bool:
+    """True when a weight is read (through views) by a GEMM or an embedding lookup: the weights TP splits
+    (small buffers a block reads, e.g. a scaling constant, stay whole)."""
+    for r in consumers.get(vid, []):
+        op = ops[r]
+        if op.kind in ("matmul", "attention", "conv") or op.target.startswith("aten.embedding"):
+            return True
+        if op.kind == "view" and depth > 0 and any(_feeds_split_op(o, ops, consumers, depth - 1) for o in op.outputs):
+            return True
+    return False
 
 
 def _rescaled(total: int, vids: list[int], values: list[Value], old_nbytes: dict[int, int]) -> int:
