@@ -224,23 +224,15 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
 
     report = Report(graph=mg, precision=(precision or dtype).lower())
     if specs:
+        from perfgraph.engine.calibrated import profile_for
         from perfgraph.engine.model_mapping import map_model
 
         stage_of = {sg.index: sg.stage for sg in mg.subgraphs}
         for hw in specs:
             report.hardware[hw.id] = hw
             report.mappings[hw.id] = map_model(mg, hw, report.precision, stages=stage_of, runtime=runtime,
-                                               rules=rules, profile=_local_profile(hw))
+                                               rules=rules, profile=profile_for(hw))
     return report
-
-
-def _local_profile(hw):
-    """This machine's calibration profile for the `local` chip, when one exists."""
-    if hw.id != "local":
-        return None
-    from perfgraph.engine.calibrated import find_local_profile
-
-    return find_local_profile(hw.unit_count)[0]
 
 
 def _chip_list(hardware: str | Iterable[str] | None) -> list[str]:

@@ -344,12 +344,13 @@ def compare_rows(graphs, chips, precisions, runtime=None, rules=None, kernels=Fa
     `kernels`: each row also carries its per-kernel rows (`engine.explain.kernel_rows`)."""
     from perfgraph.engine.explain import kernel_rows
 
+    from perfgraph.engine.calibrated import profile_for
     from perfgraph.engine.model_mapping import map_model
     from perfgraph.engine.overlay import comparison_row
 
     rows = []
     for hw in chips:
-        profile = local_profile(hw)
+        profile = profile_for(hw)
         for p in precisions:
             for mg in graphs:
                 mm = map_model(mg, hw, p, runtime=runtime, rules=rules, profile=profile)
@@ -366,16 +367,6 @@ def mm_graph(mg, mm):
 
         return eager_graph(mg)
     return mg
-
-
-def local_profile(hw):
-    """The calibration profile of this machine for the `local` chip (at its core count), else None."""
-    if hw.id != "local":
-        return None
-    from perfgraph.engine.calibrated import find_local_profile
-
-    profile, _ = find_local_profile(hw.unit_count)
-    return profile
 
 
 def _fill(mm) -> dict[str, Any]:
@@ -538,6 +529,7 @@ def map_cmd(models, batch, dtype, input_shape, params, weights, tracer, hardware
       perfgraph query best_chip --uri bolt://127.0.0.1:7687
       perfgraph query critical_path -m resnet50:b8:3x224x224:fp32 -p weight=latency -p hardware=h100 --uri …
     """
+    from perfgraph.engine.calibrated import profile_for
     from perfgraph.engine.model_mapping import map_model
     from perfgraph.engine.overlay import write_overlay
 
@@ -556,7 +548,7 @@ def map_cmd(models, batch, dtype, input_shape, params, weights, tracer, hardware
                 for hw in chips:
                     for p in precisions:
                         mm = map_model(mg, hw, p, runtime=runtime, rules=rules_from(conv_tf32, matmul_precision),
-                                       profile=local_profile(hw))
+                                       profile=profile_for(hw))
                         res = write_overlay(store, mm, hw)
                         rows.append({"model": mg.info.id, "ingest": state, "hardware": hw.id, "batch": mm.batch,
                                      "precision": mm.precision, "runtime": mm.runtime, "tier": mm.tier,

@@ -306,6 +306,12 @@ def find_local_profile(threads: int) -> "tuple[CalibrationProfile | None, Path]"
     return CalibrationProfile.load(path), path
 
 
+def profile_for(hw) -> "CalibrationProfile | None":
+    """The calibration profile a mapping onto `hw` uses: this machine's, at its core count, for the `local`
+    chip when one exists; None for every other chip."""
+    return find_local_profile(hw.unit_count)[0] if hw.id == "local" else None
+
+
 # --------------------------------------------------------------------------------------- op -> features
 
 # Elementwise op families, by ATen base name (the packet: `aten.relu_.default` -> `relu_`).
