@@ -58,7 +58,7 @@ def floor_scores(passes: list[dict[str, float]]) -> list[dict]:
 
 
 def main() -> int:
-    from bench_validate import MODELS, add_row_args
+    from bench_validate import SETS, add_row_args
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passes", type=int, default=4)
@@ -66,7 +66,7 @@ def main() -> int:
     ap.add_argument("--json", help="write every pass and the scores here")
     ap.add_argument("--one-pass", help=argparse.SUPPRESS)  # internal: measure one pass into this file
     args = ap.parse_args()
-    names = args.models.split(",") if args.models else MODELS
+    names = args.models.split(",") if args.models else SETS[args.model_set]
     batches = [int(b) for b in args.batches.split(",")]
     if args.one_pass:
         one_pass(names, batches, args.threads, args.runs, args.warmup, args.one_pass)
