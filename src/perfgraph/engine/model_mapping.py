@@ -209,7 +209,8 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str, stages: dict[int
         stages = None
     scale = PRECISION_BYTES.get(precision, 4) / _traced_elem(mg)
     residency = gpu.l2_residency(graph, chip, scale) if chip.kind in RESIDENCY_KINDS else {}
-    plan = place_model(graph, chip, *peak_memory(graph, scale)[:2], scale)
+    weights, act, total = peak_memory(graph, scale)  # eager: every op's output is materialised
+    plan = place_model(graph, chip, weights, act, scale)
     residency = residency or plan.kernels  # TPU / KPU: what stays in the on-chip store (engine.placement)
     curves = curves_for(chip)
     measured_used = 0
@@ -278,7 +279,6 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str, stages: dict[int
     dynamic = sum(k.energy_compute_j + k.energy_memory_j for k in kernels)
     energy = sum(k.energy_j for k in kernels) if rt is not Runtime.EAGER and tier != "local" \
         else dynamic + chip.static_w * seq
-    weights, act, total = peak_memory(mg, scale)
     flops = sum(k.flops for k in kernels)
     # Utilisation is against the fastest rate any kernel computed at (TF32 convolutions of an fp32 model).
     peak = max([chip.peak(precision)] + [chip.peak(k.precision_used) for k in kernels if k.kernel == "gemm"])
