@@ -1,0 +1,77 @@
+"""The layer rules of the README's architecture section, checked on the import graph read from the source
+(`scripts/import_graph.py`, the standard library's ast: nothing is imported).  Known exceptions are listed
+here with their reason; a new exception fails the test until it is listed (and, better, removed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import import_graph as ig  # noqa: E402
+
+GRAPH = ig.imports()
+TOP = ig.perfgraph_edges(GRAPH)
+ALL = ig.perfgraph_edges(GRAPH, top_only=False)
+
+# Modules outside ingest/ and measure/ that may import torch, only inside a function.
+LAZY_TORCH = {
+    "perfgraph.api": "perfgraph.analyze(nn.Module) traces the module the caller passed: torch is already loaded",
+    "perfgraph.cli.measure_cmds": "calibrate/validate measure with torch; the command imports it when run",
+}
+# queries/ -> engine/ imports that remain, each inside a function.
+QUERIES_TO_ENGINE = {
+    ("perfgraph.queries.named", "perfgraph.engine.overlay"):
+        "run_embedded builds the on-demand embedded overlay and reads its per-stored-kernel view",
+    ("perfgraph.queries.named", "perfgraph.engine.runtime"): "validates the runtime filter's names",
+}
+
+
+def _layer(mod: str) -> str:
+    parts = mod.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_the_import_graph_is_read_from_every_module():
+    assert "perfgraph.engine.model_mapping" in GRAPH and "perfgraph.cli.main" in GRAPH
+    assert "perfgraph.engine.runtime" in TOP["perfgraph.engine.model_mapping"]
+
+
+def test_no_cycles_among_top_level_imports():
+    assert ig.cycles(TOP) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert ig.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_torch_only_in_ingest_and_measure():
+    for mod, top in ig.heavy_importers(GRAPH).items():
+        if _layer(mod) in ("ingest", "measure"):
+            continue
+        assert not top, f"{mod} imports torch at top level"
+        assert mod in LAZY_TORCH, f"{mod} imports torch (lazily); only ingest/ and measure/ may"
+
+
+def test_queries_never_import_engine_ingest_or_cli():
+    for mod, targets in ALL.items():
+        if _layer(mod) != "queries":
+            continue
+        for t in targets:
+            assert _layer(t) not in ("ingest", "cli", "store"), f"{mod} imports {t}"
+            if _layer(t) == "engine":
+                assert (mod, t) in QUERIES_TO_ENGINE, f"{mod} imports {t}"
+                assert t not in TOP[mod], f"{mod} imports {t} at top level"
+
+
+def test_graph_hardware_and_engine_know_nothing_of_stores_and_the_cli():
+    for mod, targets in ALL.items():
+        if _layer(mod) in ("graph", "hardware", "engine", "queries"):
+            bad = [t for t in targets if _layer(t) in ("cli", "store")]
+            assert not bad, f"{mod} imports {bad}"
+
+
+def test_only_the_cli_imports_the_cli():
+    for mod, targets in ALL.items():
+        if _layer(mod) != "cli" and mod != "perfgraph.__main__":
+            assert not [t for t in targets if _layer(t) == "cli"], f"{mod} imports the CLI"
