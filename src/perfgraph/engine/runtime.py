@@ -157,11 +157,13 @@ class Timeline:
     host_stall_s: float  # host waiting for the device at synchronising ops
     syncs: int
     finish_s: list[float] = field(default_factory=list, repr=False)  # each kernel's completion time
+    dispatch_s: float = 0.0  # the host's issue work alone
 
     @property
     def bound(self) -> str:
-        """'host' when the device waits for the host at least as long as it computes, else 'device'."""
-        return "host" if self.device_idle_s >= self.device_busy_s else "device"
+        """'host' when the host's issue queue is at least as long as the device's work (the run cannot be
+        shorter than either queue: the longer one sets it), else 'device'."""
+        return "host" if self.dispatch_s >= self.device_busy_s else "device"
 
     def as_dict(self) -> dict:
         return {"total_s": self.total_s, "host_busy_s": self.host_busy_s, "device_busy_s": self.device_busy_s,
@@ -208,4 +210,4 @@ def two_queue(host_s: Sequence[float], device_s: Sequence[float], syncs: Sequenc
             host = device_free
     return Timeline(total_s=max(host, device_free), host_busy_s=sum(host_s) + (sum(device_s) if serial else 0),
                     device_busy_s=sum(device_s), device_idle_s=sum(host_s) if serial else idle, host_stall_s=stall,
-                    syncs=sum(1 for s in syncs if s), finish_s=finish)
+                    syncs=sum(1 for s in syncs if s), finish_s=finish, dispatch_s=sum(host_s))
