@@ -239,3 +239,11 @@ def neo4j_conn(request, tmp_path_factory) -> Neo4jConn:
         )
     _announce(request, conn)
     return conn
+
+
+def cli_env(conn) -> dict:
+    """The environment a `perfgraph` command needs to reach the fixture's server."""
+    env = {"NEO4J_URI": conn.uri}
+    if conn.auth:
+        env.update(NEO4J_USER=conn.auth[0], NEO4J_PASSWORD=conn.auth[1])
+    return env

@@ -15,6 +15,7 @@ from perfgraph.engine import collective
 from perfgraph.engine.overlay import Overlay
 from perfgraph.hardware.spec import Interconnect, get
 from perfgraph.queries import named
+from neo4j_fixture import cli_env
 
 SMALL = {"hidden_size": "256", "num_hidden_layers": "2", "num_attention_heads": "8", "num_key_value_heads": "2",
          "intermediate_size": "512", "vocab_size": "1000"}
@@ -200,10 +201,7 @@ def test_readme_parallel_command():
 
 # -- Neo4j ------------------------------------------------------------------------------------------------
 def _env(neo4j_conn):
-    env = {"NEO4J_URI": neo4j_conn.uri}
-    if neo4j_conn.auth:
-        env.update(NEO4J_USER=neo4j_conn.auth[0], NEO4J_PASSWORD=neo4j_conn.auth[1])
-    return env
+    return cli_env(neo4j_conn)
 
 
 @pytest.mark.neo4j

@@ -18,6 +18,7 @@ from perfgraph.queries.embedded import critical_path, stages
 from perfgraph.store.neo4j_store import StoreError
 
 from engine_cases import _isolated_user_dirs  # noqa: F401 - the fixture, by name
+from neo4j_fixture import cli_env
 
 
 @pytest.fixture(scope="module")
@@ -367,10 +368,7 @@ def test_best_chip_agrees_with_networkx(store, mapped):
 
 
 def _cli_env(neo4j_conn):
-    env = {"NEO4J_URI": neo4j_conn.uri}
-    if neo4j_conn.auth:
-        env.update(NEO4J_USER=neo4j_conn.auth[0], NEO4J_PASSWORD=neo4j_conn.auth[1])
-    return env
+    return cli_env(neo4j_conn)
 
 
 @pytest.mark.neo4j

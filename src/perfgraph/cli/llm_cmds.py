@@ -94,18 +94,29 @@ def analyze_phase(model, phase, batches, params, context, hardware, top, as_json
     phase_summary(model, phase, batches[0] if batches else 1, prompt_len, context, rest, "static", top, as_json)
 
 
+def phase_options(f):
+    """--phase, --batch, --prompt, --context, --cache and -p: what chooses one traced phase of a decoder."""
+    for opt in reversed([
+        click.option("--phase", type=click.Choice(["prefill", "decode"]), default="decode", show_default=True),
+        click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="Concurrent sequences."),
+        click.option("--prompt", "prompt_len", default=512, show_default=True, type=click.IntRange(min=1),
+                     help="Prompt tokens (prefill)."),
+        click.option("--context", default=512, show_default=True, type=click.IntRange(min=1),
+                     help="Tokens already in the KV cache (decode)."),
+        click.option("--cache", type=click.Choice(["static", "dynamic"]), default="static", show_default=True,
+                     help="static: preallocated cache written in place; dynamic: torch.cat every step "
+                          "(eager generate)."),
+        click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+                     help="Config override, repeatable."),
+    ]):
+        f = opt(f)
+    return f
+
+
 @llm_group.command("phase")
 @click.argument("model")
-@click.option("--phase", type=click.Choice(["prefill", "decode"]), default="decode", show_default=True)
-@click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Concurrent sequences.")
-@click.option("--prompt", "prompt_len", default=512, show_default=True, type=click.IntRange(min=1),
-              help="Prompt tokens (prefill).")
-@click.option("--context", default=512, show_default=True, type=click.IntRange(min=1),
-              help="Tokens already in the KV cache (decode).")
-@click.option("--cache", type=click.Choice(["static", "dynamic"]), default="static", show_default=True,
-              help="static: preallocated cache written in place; dynamic: torch.cat every step (eager generate).")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Config override, repeatable.")
+@phase_options
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True)
 def phase_cmd(model, phase, batch, prompt_len, context, cache, params, top, as_json):
@@ -267,24 +278,16 @@ def train_cmd(model, hardware, batch, seq_len, scheme, measured_step_time, param
 
 @llm_group.command("ingest")
 @click.argument("model")
-@click.option("--phase", type=click.Choice(["prefill", "decode"]), default="decode", show_default=True)
-@click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Concurrent sequences.")
-@click.option("--prompt", "prompt_len", default=512, show_default=True, type=click.IntRange(min=1),
-              help="Prompt tokens (prefill).")
-@click.option("--context", default=512, show_default=True, type=click.IntRange(min=1),
-              help="Tokens already in the KV cache (decode).")
-@click.option("--cache", type=click.Choice(["static", "dynamic"]), default="static", show_default=True)
+@phase_options
 @click.option("--hardware", "--hw", "hardware", default=None, metavar="CHIP[,CHIP...]",
               help="Also map the phase onto these chips and store the overlay (what `perfgraph map` does).")
 @click.option("--precision", default="bf16", show_default=True,
               type=click.Choice(["fp32", "fp16", "bf16", "int8"], case_sensitive=False))
 @click.option("--replace", is_flag=True, help="Re-ingest the phase (drops its overlays and its link first).")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
 @neo4j_options
 @runtime_options
 @click.option("--json", "as_json", is_flag=True)
-def ingest_cmd(model, phase, batch, prompt_len, context, cache, hardware, precision, replace, params, uri, user,
+def ingest_cmd(model, phase, batch, prompt_len, context, cache, params, hardware, precision, replace, uri, user,
                password, database, home, runtime, conv_tf32, matmul_precision, as_json):
     """Store one phase of MODEL in Neo4j as a model of its own, linked to its source model.
 
