@@ -158,6 +158,21 @@ class NeoBrowser:
                                       for e in self.css("[data-testid=guidesDrawer] pre.runnable")),
                         f"the guide {url} did not open")
 
+    def click_when_ready(self, element, seconds: float = 10.0) -> None:
+        """Click an element that may still be sliding in or covered (the guide drawer animates open):
+        retry until it takes the click, for up to `seconds`."""
+        from selenium.common.exceptions import ElementClickInterceptedException, ElementNotInteractableException
+
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                element.click()
+                return
+            except (ElementNotInteractableException, ElementClickInterceptedException):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
     def guide_slide(self, title: str) -> None:
         """Page the guide (sidebar) forward until a slide whose heading is `title`."""
         for _ in range(20):
@@ -167,7 +182,7 @@ class NeoBrowser:
             nxt = self.css("[data-testid=guideNextSlide]")
             if not nxt:
                 break
-            nxt[0].click()
+            self.click_when_ready(nxt[0])
             time.sleep(0.3)
         raise AssertionError(f"no guide slide titled {title!r}")
 
@@ -175,7 +190,7 @@ class NeoBrowser:
         """Click the guide's runnable block whose text contains `contains` (it goes into the editor)."""
         for pre in self.css("[data-testid=guidesDrawer] pre.runnable"):
             if contains in pre.text:
-                pre.click()
+                self.click_when_ready(pre)
                 self.wait.until(lambda d: contains.split()[0] in self.until_css("[data-testid=activeEditor]").text,
                                 "the runnable block did not reach the editor")
                 return
