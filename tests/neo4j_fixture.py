@@ -247,3 +247,21 @@ def cli_env(conn) -> dict:
     if conn.auth:
         env.update(NEO4J_USER=conn.auth[0], NEO4J_PASSWORD=conn.auth[1])
     return env
+
+
+def java_only_path(tmp_path, monkeypatch):
+    """PATH = a fresh `tmp_path/bin` holding only a link to java (no mvn), JAVA_HOME unset; returns the bin dir
+    (tests drop a fake `mvn` there when they want one)."""
+    import shutil
+
+    import pytest
+
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("java is needed for the Neo4j tests")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "java").symlink_to(os.path.realpath(java))
+    monkeypatch.setenv("PATH", str(bindir))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    return bindir

@@ -4,9 +4,7 @@ a stand-in `mvn` on PATH writes empty jars named as Maven would (the real downlo
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import stat
 from pathlib import Path
 
@@ -15,6 +13,8 @@ from click.testing import CliRunner
 
 from perfgraph.cli.neo4j_cmd import neo4j as neo4j_cli
 from perfgraph.store import neo4j_jars as nj
+
+from neo4j_fixture import java_only_path
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = re.search(r"<neo4j\.version>([^<]+)<",
@@ -42,14 +42,7 @@ exit 1
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
     """PERFGRAPH_HOME in tmp_path, no PERFGRAPH_NEO4J_LIB, and a PATH with java plus a bin/ for a fake mvn."""
-    java = shutil.which("java")
-    if java is None:
-        pytest.fail("java is needed for the Neo4j tests")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(os.path.realpath(java))
-    monkeypatch.setenv("PATH", str(bindir))
-    monkeypatch.delenv("JAVA_HOME", raising=False)
+    java_only_path(tmp_path, monkeypatch)
     monkeypatch.delenv("PERFGRAPH_NEO4J_LIB", raising=False)
     monkeypatch.setenv("PERFGRAPH_HOME", str(tmp_path / "pg"))
     return tmp_path

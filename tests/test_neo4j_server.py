@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import stat
 import urllib.request
@@ -15,6 +13,8 @@ from click.testing import CliRunner
 
 from perfgraph.cli.neo4j_cmd import neo4j as neo4j_cli
 from perfgraph.store import neo4j_server as ns
+
+from neo4j_fixture import java_only_path
 
 FAST_JVM = ("-XX:TieredStopAtLevel=1",)
 
@@ -190,13 +190,7 @@ def test_java_missing_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_jars_missing_and_no_maven_is_a_clear_error(tmp_path, monkeypatch):
-    java = shutil.which("java")
-    if java is None:
-        pytest.fail("java is needed for the Neo4j tests")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(os.path.realpath(java))
-    monkeypatch.setenv("PATH", str(bindir))  # java yes, mvn no
+    java_only_path(tmp_path, monkeypatch)  # java yes, mvn no
     monkeypatch.setenv("PERFGRAPH_NEO4J_LIB", str(tmp_path / "nolib"))
     with pytest.raises(ns.Neo4jServerError, match=r"jars not found in .*Maven \(mvn\) is not on PATH"):
         ns.start(tmp_path / "h", bolt_port=0)

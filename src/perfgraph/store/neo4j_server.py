@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from perfgraph.home import perfgraph_home
 from perfgraph.store.neo4j_jars import (
     NEO4J_SERIES,
     Neo4jServerError,
@@ -125,7 +126,7 @@ def parse_size(text: str, what: str = "size") -> int:
 _PID_FILE = "run/neo4j.pid"
 _STATE_FILE = "run/server.json"
 _PASSWORD_FILE = "password"
-_LAST_HOME_FILE = "neo4j-last-home"  # under perfgraph_root(): the home `perfgraph neo4j start` ran last
+_LAST_HOME_FILE = "neo4j-last-home"  # under perfgraph_home(): the home `perfgraph neo4j start` ran last
 _CONSOLE_LOG = "logs/console.log"
 _NEO4J_LOG = "logs/neo4j.log"
 
@@ -174,15 +175,9 @@ class ServerInfo:
 # --------------------------------------------------------------------------- locations
 
 
-def perfgraph_root() -> Path:
-    """``$PERFGRAPH_HOME`` if set, else ``~/.perfgraph``."""
-    base = os.environ.get("PERFGRAPH_HOME")
-    return Path(base).expanduser() if base else Path.home() / ".perfgraph"
-
-
 def default_home() -> Path:
     """``$PERFGRAPH_HOME/neo4j`` if set, else ``~/.perfgraph/neo4j``."""
-    return perfgraph_root() / "neo4j"
+    return perfgraph_home() / "neo4j"
 
 
 def _home(home: Path | str | None) -> Path:
@@ -287,7 +282,7 @@ def read_password(home: Path | str | None = None) -> str | None:
 def record_started(home: Path | str | None) -> None:
     """Remember ``home`` as the one ``perfgraph neo4j start`` ran last, so that ``ingest`` and ``query``
     find its server without ``--home`` (``$PERFGRAPH_HOME/neo4j-last-home``)."""
-    path = perfgraph_root() / _LAST_HOME_FILE
+    path = perfgraph_home() / _LAST_HOME_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"{_home(home)}\n", encoding="utf-8")
 
@@ -295,7 +290,7 @@ def record_started(home: Path | str | None) -> None:
 def last_started_home() -> Path | None:
     """The home ``perfgraph neo4j start`` ran last (None if never recorded)."""
     try:
-        text = (perfgraph_root() / _LAST_HOME_FILE).read_text(encoding="utf-8").strip()
+        text = (perfgraph_home() / _LAST_HOME_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         return None
     return Path(text) if text else None
