@@ -32,20 +32,22 @@ def curves_for(hw) -> Curves | None:
     return Curves(mode) if mode is not None else None
 
 
-def measured_device_s(k: KernelMapping, anchor_kind: str, curves: Curves) -> float | None:
-    """The kernel's device time from the measured curves (module docstring); None when nothing measured
-    applies (e.g. no points at its precision and no bandwidth curve)."""
+def measured_device_s(k: KernelMapping, anchor_kind: str, curves: Curves) -> tuple[float, str] | None:
+    """(the kernel's device time from the measured curves, which curve set it: "measured conv" |
+    "measured matmul" | "measured bandwidth") -- module docstring; None when nothing measured applies
+    (e.g. no points at its precision and no bandwidth curve)."""
     times = []
     if k.kernel == "gemm" and k.flops > 0:
-        rule = curves.conv_s if anchor_kind == "conv" else curves.matmul_s
+        rule, name = (curves.conv_s, "measured conv") if anchor_kind == "conv" else (curves.matmul_s, "measured matmul")
         t = rule(k.flops, k.precision_used)
         if t is not None:
-            times.append(t)
+            times.append((t, name))
     if k.bytes > 0:
         t = curves.transfer_s(k.bytes)
         if t is not None:
-            times.append(t)
-    return max(times) if times else None
+            times.append((t, "measured bandwidth"))
+    # the compute curve wins a tie, as a compute-bound kernel is reported compute-bound
+    return max(times, key=lambda tw: (tw[0], tw[1] != "measured bandwidth")) if times else None
 
 
 def with_device_time(k: KernelMapping, device_s: float, static_w: float, why: str) -> KernelMapping:
@@ -59,7 +61,7 @@ def with_device_time(k: KernelMapping, device_s: float, static_w: float, why: st
     if k.overhead_s >= device_s:
         bound = "overhead"
     else:
-        bound = "compute" if why in ("measured conv", "measured matmul") else "memory"
+        bound = "memory" if why == "measured bandwidth" else "compute"
     return dataclasses.replace(k, latency_s=latency, energy_static_j=e_static,
                                energy_j=k.energy_compute_j + k.energy_memory_j + e_static, bound=bound,
                                details=details)
@@ -67,13 +69,8 @@ def with_device_time(k: KernelMapping, device_s: float, static_w: float, why: st
 
 def apply_measured(k: KernelMapping, anchor_kind: str, curves: Curves, static_w: float) -> tuple[KernelMapping, bool]:
     """(kernel, used): the kernel with its measured device time applied where that is slower."""
-    t = measured_device_s(k, anchor_kind, curves)
-    if t is None:
+    measured = measured_device_s(k, anchor_kind, curves)
+    if measured is None:
         return k, False
-    compute_t = None
-    if k.kernel == "gemm" and k.flops > 0:
-        rule = curves.conv_s if anchor_kind == "conv" else curves.matmul_s
-        compute_t = rule(k.flops, k.precision_used)
-    why = ("measured conv" if anchor_kind == "conv" else "measured matmul") if compute_t is not None and compute_t >= t \
-        else "measured bandwidth"
+    t, why = measured
     return with_device_time(k, t, static_w, why), True
