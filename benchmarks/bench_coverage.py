@@ -22,9 +22,9 @@ TARGET = {"classification": 0.98, "segmentation": 0.90, "detection": 0.90, "vide
 CHILD = """
 import json, sys, time, warnings
 warnings.filterwarnings("ignore")
-from perfgraph.analysis import analyze_graph
+from perfgraph.pipeline import ModelSpec, analyze
 t = time.perf_counter()
-mg = analyze_graph(sys.argv[1], use_cache=False)  # each model traced: coverage of the tracer, not the cache
+mg = analyze(ModelSpec(sys.argv[1]), cache=False)  # each model traced: coverage of the tracer, not the cache
 print(json.dumps({"tracer": mg.info.tracer, "ops": mg.info.ops, "subgraphs": mg.info.subgraphs,
                   "depth": mg.info.depth, "macs": mg.info.macs, "published_macs": mg.info.published_macs,
                   "uncosted": sorted({o.target for o in mg.uncosted}),

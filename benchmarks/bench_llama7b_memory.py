@@ -22,11 +22,11 @@ def main() -> int:
     ap.add_argument("--seq-len", default="128")
     ap.add_argument("--dtype", default="fp32")
     args = ap.parse_args()
-    from perfgraph.analysis import analyze_graph, summarize
+    from perfgraph.pipeline import ModelSpec, analyze, summarize
 
     t = time.perf_counter()
     # use_cache=False: the memory of tracing is what is measured, not of loading a cached graph
-    mg = analyze_graph("hf:llama-7b", params={"seq_len": args.seq_len}, dtype=args.dtype, use_cache=False)
+    mg = analyze(ModelSpec("hf:llama-7b", params={"seq_len": args.seq_len}, dtype=args.dtype), cache=False)
     s = summarize(mg)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"model {s['model']}  params {s['params'] / 1e9:.3f} B  MACs {s['macs'] / 1e12:.3f} T  ops {s['ops']}  "

@@ -17,7 +17,7 @@ import warnings
 
 import torchvision
 
-from perfgraph.analysis import analyze_graph
+from perfgraph.pipeline import ModelSpec, analyze
 from perfgraph.ingest.torchvision_models import list_names
 
 warnings.filterwarnings("ignore")
@@ -41,7 +41,7 @@ def main() -> int:
     for name in names:
         for w in torchvision.models.get_model_weights(name):
             try:
-                mg = analyze_graph(name, weights=w.name)
+                mg = analyze(ModelSpec(name, weights=w.name))
             except Exception as exc:  # noqa: BLE001 - a benchmark lists failures, it does not stop
                 failures.append({"model": name, "weights": w.name, "error": str(exc).splitlines()[0][:200]})
                 print(f"{name:22} {w.name:28} FAILED: {failures[-1]['error']}")

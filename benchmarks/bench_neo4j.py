@@ -71,15 +71,15 @@ def server():
 
 
 def bench_ingest(store: Neo4jStore, repeat: int, zoo: bool, warmup: int, server_cpu) -> None:
-    from perfgraph.analysis import analyze_graph
+    from perfgraph.pipeline import ModelSpec, analyze
     from perfgraph.ingest.torchvision_models import list_names
 
     store.ensure_schema()
-    mg = analyze_graph("resnet50")
+    mg = analyze(ModelSpec("resnet50"))
     graphs = [mg]
     if zoo:
         t = time.perf_counter()
-        graphs = [analyze_graph(name) for name in list_names("classification")]
+        graphs = [analyze(ModelSpec(name)) for name in list_names("classification")]
         print(f"traced {len(graphs)} classification models in {time.perf_counter() - t:.0f} s (not counted below)")
     ids = [g.info.id for g in graphs]
     elements = sum(element_count(g) for g in graphs)

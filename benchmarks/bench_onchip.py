@@ -42,14 +42,14 @@ KPU_CHIPS = ("kpu-t64", "kpu-t256", "kpu-t768")
 
 
 def _trace(model: str, size: int):
-    from perfgraph.analysis import analyze_graph
+    from perfgraph.pipeline import ModelSpec, analyze
 
-    return analyze_graph(model, batch=1, input_shape=[1, 3, size, size], tracers=("meta",))
+    return analyze(ModelSpec(model, batch=1, input_shape=[1, 3, size, size], tracer="meta"))
 
 
 def edge_rows() -> list[dict]:
     from perfgraph.engine.explain import onchip_line
-    from perfgraph.engine.model_mapping import map_model
+    from perfgraph.pipeline import map_model
     from perfgraph.hardware.spec import get
 
     hw = get("edge-tpu")
@@ -67,7 +67,7 @@ def edge_rows() -> list[dict]:
 
 
 def kpu_rows() -> list[dict]:
-    from perfgraph.engine.model_mapping import map_model
+    from perfgraph.pipeline import map_model
     from perfgraph.hardware.spec import get
 
     rows = []

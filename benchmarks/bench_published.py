@@ -6,7 +6,7 @@ ONE-accelerator system, so no division by a GPU count is involved.  Offline rows
 (samples/s) at the batch the submission ran (`gpu_batch_size` in NVIDIA's config); SingleStream rows compare
 the mean latency of one sample (batch 1).
 
-What is predicted: the model traced at that batch (`analyze_graph`), mapped with `map_model` at the stated
+What is predicted: the model traced at that batch (`pipeline.analyze`), mapped with `pipeline.map_model` at the stated
 precision; throughput = batch / sequential latency (a TensorRT engine runs its kernels one after another on
 one stream), latency = sequential latency.
 
@@ -75,8 +75,7 @@ import sys
 import time
 import warnings
 
-from perfgraph.analysis import analyze_graph
-from perfgraph.engine.model_mapping import map_model
+from perfgraph.pipeline import ModelSpec, analyze, map_model
 from perfgraph.engine.runtime import GRAPH_LAUNCH_S
 from perfgraph.hardware.spec import HardwareSpec, get
 
@@ -172,8 +171,8 @@ def spec_for(hw_id: str, calibrated: bool) -> HardwareSpec:
 def predict(row: dict, runtime: str, calibrated: bool, graphs: dict) -> dict:
     key = (row["model"], row["batch"], tuple(row.get("input_shape") or ()))
     if key not in graphs:
-        graphs[key] = analyze_graph(row["model"], batch=row["batch"], params=row["params"],
-                                    input_shape=row.get("input_shape"))
+        graphs[key] = analyze(ModelSpec(row["model"], batch=row["batch"], params=row["params"],
+                                        input_shape=row.get("input_shape")))
     rt = row["runtime"] if runtime == "row" else runtime
     mm = map_model(graphs[key], spec_for(row["hardware"], calibrated), row["precision"], runtime=rt)
     value = mm.throughput_per_s if row["metric"] == "throughput" else mm.latency_sequential_s

@@ -20,7 +20,7 @@ import warnings
 import torch
 import torchvision
 
-from perfgraph.analysis import analyze_graph
+from perfgraph.pipeline import ModelSpec, analyze
 
 warnings.filterwarnings("ignore")
 MODELS = ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "vgg16", "densenet121", "vit_b_16", "swin_t",
@@ -28,7 +28,7 @@ MODELS = ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "vgg16", "d
 
 
 def perfgraph_side(name: str) -> int:
-    return analyze_graph(name, use_cache=False).info.macs  # time the tracing, not the graph cache
+    return analyze(ModelSpec(name), cache=False).info.macs  # time the tracing, not the graph cache
 
 
 def flopcounter_side(name: str) -> int:

@@ -33,9 +33,9 @@ def built_on_meta(name):
 
 
 def run_perfgraph(name):
-    from perfgraph.analysis import analyze_graph
+    from perfgraph.pipeline import ModelSpec, analyze
 
-    return analyze_graph(name, tracers=("meta",), use_cache=False).info.ops  # trace, not the graph cache
+    return analyze(ModelSpec(name, tracer="meta"), cache=False).info.ops  # trace, not the graph cache
 
 
 def run_export(name):

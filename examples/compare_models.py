@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from perfgraph.analysis import analyze_graph, summarize
+from perfgraph.pipeline import ModelSpec, analyze, summarize
 from perfgraph.checks import universal_checks
 from perfgraph.engine.model_mapping import map_model
 from perfgraph.hardware.spec import get
@@ -27,7 +27,7 @@ def main() -> None:
 
     rows = []
     for name in args.models:
-        mg = analyze_graph(name)
+        mg = analyze(ModelSpec(name))
         s = summarize(mg, top=0)
         mm = map_model(mg, hw, args.precision)
         ok = all(r.passed for r in universal_checks(mg))

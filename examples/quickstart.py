@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sys
 
-from perfgraph.analysis import analyze_graph, summarize
+from perfgraph.pipeline import ModelSpec, analyze, summarize
 
 
 def main(model: str = "resnet18") -> None:
-    mg = analyze_graph(model, batch=1, dtype="fp32")  # a ModelGraph: ops, kernels (subgraphs), edges
+    mg = analyze(ModelSpec(model, batch=1, dtype="fp32"))  # a ModelGraph: ops, kernels (subgraphs), edges
     s = summarize(mg, top=3)
 
     print(f"{s['model']}  (batch {s['batch']}, {s['dtype']}, input {s['input_shape']})")

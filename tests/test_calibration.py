@@ -12,10 +12,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from perfgraph.engine.calibrated import (
-    CalibrationProfile, Table, base_name, conv_table_and_features, default_profile_path, gemm_table_and_features,
-    hardware_overrides, module_calls, predict_model,
-)
+from perfgraph.engine.calibrated import hardware_overrides, module_calls, predict_model
+from perfgraph.engine.calibrated_features import base_name, conv_table_and_features, gemm_table_and_features
+from perfgraph.engine.calibration_profile import CalibrationProfile, default_profile_path
+from perfgraph.engine.calibration_table import Table
 from perfgraph.graph import ModelGraph, ModelInfo, Op, Subgraph
 from perfgraph.measure.validate import error_summary
 
@@ -86,7 +86,7 @@ def test_profile_round_trips(tmp_path):
 
 
 def test_profile_load_errors_are_one_line(tmp_path):
-    from perfgraph.engine.calibrated import CalibrationError
+    from perfgraph.engine.calibration_table import CalibrationError
 
     with pytest.raises(CalibrationError, match="run `perfgraph calibrate` first"):
         CalibrationProfile.load(tmp_path / "missing.json")
@@ -400,12 +400,12 @@ def test_synthetic_sequence_networks_are_generic_and_well_scaled():
 
 @pytest.fixture(scope="module")
 def quick_profile(tmp_path_factory):
-    """`perfgraph calibrate --quick` on one thread, written under a temporary PERFGRAPH_HOME."""
+    """`perfgraph calibrate --quick --rounds 2` on one thread, written under a temporary PERFGRAPH_HOME."""
     from perfgraph.cli.main import cli
 
     home = tmp_path_factory.mktemp("perfgraph_home")
     runner = CliRunner()
-    result = runner.invoke(cli, ["calibrate", "--quick", "--threads", "1", "--device", "cpu", "--json"],
+    result = runner.invoke(cli, ["calibrate", "--quick", "--rounds", "2", "--threads", "1", "--device", "cpu", "--json"],
                            env={"PERFGRAPH_HOME": str(home)}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{"):])
@@ -427,7 +427,24 @@ def test_calibrate_quick_end_to_end(quick_profile):
     fit = prof.overhead["sequence_fit"]  # the in-sequence term, fitted on synthetic networks
     assert prof.overhead["sequence_op_s"] >= 0 and prof.overhead["sequence_s_per_byte"] >= 0
     assert fit["networks"] and all(n["predicted_s"] > 0 and n["measured_s"] > 0 for n in fit["networks"])
-    assert summary["seconds"] < 120
+    assert summary["seconds"] < 180
+    spread = prof.noise["rounds"]  # two interleaved rounds: how far they disagree, per case and per model
+    assert spread["rounds"] == 2 and 1.0 <= spread["case_spread_median"] <= spread["case_spread_p90"]
+    assert set(spread["predicted"]) == {"resnet18", "mobilenet_v2", "efficientnet_b0", "vit_b_16"}
+    for p in spread["predicted"].values():
+        assert len(p["rounds_s"]) == 2 and p["spread"] == pytest.approx(max(p["rounds_s"]) / min(p["rounds_s"]))
+    assert spread["predicted_spread_max"] == max(p["spread"] for p in spread["predicted"].values())
+
+
+def test_each_case_keeps_the_lower_median_of_its_rounds():
+    from types import SimpleNamespace
+
+    from perfgraph.measure.calibrate import _lower_median
+
+    t = [SimpleNamespace(median_s=m, disturbed=d) for m, d in ((3.0, False), (1.0, True), (2.0, False), (5.0, False))]
+    assert _lower_median(t).median_s == 3.0  # of the undisturbed 2, 3, 5
+    assert _lower_median(t[:1] + t[2:3]).median_s == 2.0  # of two, the lower
+    assert _lower_median([t[1]]).median_s == 1.0  # all disturbed: the disturbed ones
 
 
 def test_validate_runs_on_a_tiny_model_and_prints_the_table(quick_profile):
@@ -447,7 +464,13 @@ def test_validate_runs_on_a_tiny_model_and_prints_the_table(quick_profile):
     row = data["rows"][0]
     assert row["predicted_s"] > 0 and row["measured_s"] > 0 and row["runs"] == 3
     assert row["error"] == pytest.approx(row["predicted_s"] / row["measured_s"] - 1)
-    assert data["summary"]["n"] == 1
+    assert data["summary"]["n"] == 1 and row["drift_factor"] == 1.0
+    # --correct-drift: the prediction scaled by the median of the anchors re-timed now
+    result = runner.invoke(cli, args + ["--correct-drift", "--json"], env=env, catch_exceptions=False)
+    row = json.loads(result.output[result.output.index("{"):])["rows"][0]
+    ratios = sorted(row["drift"].values())
+    assert ratios and row["drift_factor"] == pytest.approx((ratios[(len(ratios) - 1) // 2] + ratios[len(ratios) // 2]) / 2)
+    assert row["predicted_s"] == pytest.approx(row["predicted_uncorrected_s"] * row["drift_factor"])
     # --rounds 2: measured twice, in two rounds; the latency is the mean of the two rounds' medians
     result = runner.invoke(cli, args + ["--rounds", "2", "--json"], env=env, catch_exceptions=False)
     data = json.loads(result.output[result.output.index("{"):])

@@ -13,7 +13,7 @@ import pytest
 
 from perfgraph.engine.mapping import map_subgraph
 from perfgraph.engine.model_mapping import map_model
-from perfgraph.engine.sweep import batch_sweep, saturation_batch
+from perfgraph.pipeline import batch_sweep, saturation_batch
 from perfgraph.graph import ModelGraph, ModelInfo
 from perfgraph.hardware.spec import PrecisionNotSupportedError, get
 
@@ -50,7 +50,7 @@ def test_h100_gemm_4096_fp16_waves_and_utilisation():
     ideal = 2 * n ** 3 / 989.4e12
     mem = 3 * n * n * 2 / 3.35e12
     # the L2 -> SM path carries A and the output once and B (the weights) once per row of tiles (32):
-    # 34 n^2 x 2 B (engine.gpu.panel_traffic)
+    # 34 n^2 x 2 B (engine.gpu_tiles.panel_traffic)
     path = (1 + 32 + 1) * n * n * 2 / (132 * 40.2 * 1.83e9)
     assert km.compute_time_s == pytest.approx(ideal)
     assert km.compute_time_effective_s == pytest.approx(ideal / util)
@@ -204,7 +204,7 @@ def test_split_k_only_when_it_is_faster():
     assert km.details["split_k"] > 1
     assert km.latency_s < unsplit.latency_s - 10e-6
     # the choice is the fastest of every tile x split x reduction scheme tried
-    from perfgraph.engine.gpu import split_k_candidates, tiles_to_try
+    from perfgraph.engine.gpu_tiles import split_k_candidates, tiles_to_try
 
     shape = gemm_shape(lin)
     tried = [map_gemm_split(sg, [lin], h100, "fp16", "fp16", shape, s, None, t, r)
@@ -476,7 +476,7 @@ def test_batch_sweep_rows():
 
 
 def test_engine_does_not_import_torch():
-    code = ("import sys; import perfgraph.engine.mapping, perfgraph.engine.model_mapping, perfgraph.engine.sweep, "
+    code = ("import sys; import perfgraph.engine.mapping, perfgraph.engine.model_mapping, perfgraph.engine.saturation, "
             "perfgraph.hardware.spec, perfgraph.hardware.local; "
             "from perfgraph.hardware.spec import get; get('h100'); "
             "assert 'torch' not in sys.modules, 'torch imported'")

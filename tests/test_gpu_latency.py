@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfgraph.engine.gpu import exposed_latency
+from perfgraph.engine.gpu_memory import exposed_latency
 from perfgraph.engine.mapping import map_subgraph
 from perfgraph.hardware.spec import get
 

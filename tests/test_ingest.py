@@ -232,3 +232,28 @@ def test_bad_inputs_raise_source_errors():
         analyze_graph("resnet18", batch=0)
     with pytest.raises(ModelSourceError, match="no weights"):
         analyze_graph("resnet18", weights="NOPE")
+
+
+def test_a_partial_in_place_write_moves_only_the_rows_written():
+    """A static KV cache's index_copy_ writes one token per sequence: its bytes are those rows (and the
+    index), not the whole cache read and written again."""
+    import torch
+
+    from perfgraph.pipeline import analyze_module
+
+    class Cache(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("cache", torch.zeros(1024, 64))
+
+        def forward(self, x):
+            self.cache.index_copy_(0, torch.tensor([3, 7]), x)
+            self.cache.index_add_(0, torch.tensor([1, 2]), x)
+            return self.cache.sum()
+
+    mg = analyze_module(Cache(), input_shape=(2, 64))
+    copy_op = next(op for op in mg.ops if op.target.startswith("aten.index_copy_"))
+    add_op = next(op for op in mg.ops if op.target.startswith("aten.index_add_"))
+    rows, index = 2 * 64 * 4, 2 * 8
+    assert copy_op.bytes_written == rows and copy_op.bytes_read + copy_op.weight_bytes == rows + index
+    assert add_op.bytes_written == rows and add_op.bytes_read + add_op.weight_bytes == 2 * rows + index

@@ -16,7 +16,6 @@ ALL = ig.perfgraph_edges(GRAPH, top_only=False)
 
 # Modules outside ingest/ and measure/ that may import torch, only inside a function.
 LAZY_TORCH = {
-    "perfgraph.api": "perfgraph.analyze(nn.Module) traces the module the caller passed: torch is already loaded",
     "perfgraph.cli.measure_cmds": "calibrate/validate measure with torch; the command imports it when run",
 }
 # queries/ -> engine/ imports that remain, each inside a function.
@@ -75,3 +74,28 @@ def test_only_the_cli_imports_the_cli():
     for mod, targets in ALL.items():
         if _layer(mod) != "cli" and mod != "perfgraph.__main__":
             assert not [t for t in targets if _layer(t) == "cli"], f"{mod} imports the CLI"
+
+
+# The flow (trace -> partition -> stages -> map) is the pipeline's: the entry points call it, not its stages.
+FLOW_STAGES = ("perfgraph.analysis", "perfgraph.ingest.trace", "perfgraph.ingest.partition",
+               "perfgraph.engine.model_mapping")
+ENTRY_POINTS = ("perfgraph.cli.", "perfgraph.api", "perfgraph.sweep", "perfgraph.measure.validate")
+
+
+def test_entry_points_call_the_pipeline_not_its_stages():
+    for mod, targets in ALL.items():
+        if mod.startswith(ENTRY_POINTS):
+            bad = sorted(t for t in targets if t in FLOW_STAGES)
+            assert not bad, f"{mod} imports {bad}: call perfgraph.pipeline instead"
+
+
+def test_the_pipeline_sits_below_the_entry_points():
+    for mod, targets in ALL.items():
+        if "perfgraph.pipeline" in targets:
+            assert mod.startswith((*ENTRY_POINTS, "perfgraph.analysis", "perfgraph.llm", "perfgraph.sweep_spec")), \
+                f"{mod} imports the pipeline; only the entry points (and the analysis shim) may"
+
+
+def test_stages_do_not_import_the_pipeline_at_top_level():
+    for mod in ("perfgraph.engine.model_mapping", "perfgraph.ingest.partition", "perfgraph.queries.embedded"):
+        assert "perfgraph.pipeline" not in TOP.get(mod, set())

@@ -88,6 +88,17 @@ def test_moe_active_versus_total_parameters():
     assert not mg.uncosted
     expert_flops = sum(op.flops for op in mg.ops if op.target == "aten._grouped_mm.default")
     assert expert_flops == 2 * 2 * (3 * 2) * 393_216  # 2 layers, 3 tokens x top-2, 2 FLOPs per MAC
+    # a decode step reads the experts its tokens reach: 1 - (6/8)^3 of them for 3 tokens routed uniformly
+    share = 1 - (1 - 2 / 8) ** 3
+    expert_weight_read = sum(op.weight_bytes for op in mg.ops if op.target == "aten._grouped_mm.default")
+    assert expert_weight_read == pytest.approx(share * 2 * 8 * 393_216 * 2, rel=1e-6)  # 2 layers, bf16
+    assert any("uniform routing assumed" in a for a in mg.info.assumptions)
+    assert sum(v.nbytes for v in mg.values if v.is_weight) >= 2 * total  # memory: every expert resident
+    one = llm.phase_graph("hf:mixtral-8x7b", "decode", batch=1, context=40,
+                          params={**SMALL, "max_position_embeddings": "4096"})
+    read = sum(op.weight_bytes for op in one.ops if op.target == "aten._grouped_mm.default")
+    assert read == pytest.approx(2 / 8 * 2 * 8 * 393_216 * 2, rel=1e-6)  # one token: exactly its 2 experts
+    assert llm.experts_touched(8, 2, 1) == 0.25 and llm.experts_touched(8, 2, 64) > 0.999
 
 
 def test_sliding_window_caps_the_cache_and_the_attention():

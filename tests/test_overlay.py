@@ -62,9 +62,9 @@ def test_neo4j_rows_are_flat_and_complete(r18):
     for r in rows:
         assert {"batch", "precision", "latency_s", "energy_j", "utilization", "units", "bound"} <= set(r["props"])
         assert all(isinstance(v, (int, float, str, bool)) for v in r["props"].values())
-    m = model_row(mm)
-    assert {"batch", "precision", "latency_s", "latency_concurrent_s", "critical_path_s", "energy_j", "throughput",
-            "peak_memory_bytes"} <= set(m)
+    m = model_row(mm, hw)
+    assert {"batch", "precision", "latency_s", "latency_concurrent_s", "latency_critical_path_s", "energy_per_batch_j",
+            "throughput_per_s", "peak_memory_bytes"} <= set(m)
     assert all(isinstance(v, (int, float, str, bool)) for v in m.values())
     props = hardware_properties(hw)
     assert props["id"] == "kpu-t256" and props["kind"] == "KPU" and props["peak_int8"] > 0
@@ -184,7 +184,7 @@ def test_cli_analyze_compares_chips_and_batches():
         ("h100-sxm", 1), ("h100-sxm", 8), ("tpu-v4", 1), ("tpu-v4", 8), ("kpu-t256", 1), ("kpu-t256", 8)]
     r = rows[1]
     assert r["model"] == "resnet18:b8:3x224x224:fp32" and r["precision"] == "bf16"
-    assert r["latency_s"] >= r["latency_concurrent_s"] >= r["critical_path_s"] > 0
+    assert r["latency_s"] >= r["latency_concurrent_s"] >= r["latency_critical_path_s"] > 0
     assert r["throughput_per_s"] == pytest.approx(8 / r["latency_s"])
     assert 0 < r["utilization"] < 1 and r["peak_memory_bytes"] > 0 and 0 <= r["memory_bound_share"] <= 1
     mm = map_model(analyze_graph("resnet18", batch=8), get("h100"), "bf16", runtime="eager")  # the CLI's default
@@ -289,7 +289,7 @@ def test_write_overlay_creates_replaces_and_rolls_back(store):
         rows = subgraph_rows(mm)
         for r in rows:
             r["props"]["latency_s"] = 1.0
-        res = store.write_overlay(mid, hardware_properties(h100), 3, "bf16", rows, {**model_row(mm), "latency_s": 2.0})
+        res = store.write_overlay(mid, hardware_properties(h100), 3, "bf16", rows, {**model_row(mm, h100), "latency_s": 2.0})
         assert res == {"result": "replaced", "subgraphs": n}
         assert _subgraph_rels(store, mid) == n
         assert _mapped_to(store, mid)[0]["latency"] == 2.0
@@ -311,7 +311,7 @@ def test_write_overlay_creates_replaces_and_rolls_back(store):
         broken = subgraph_rows(map_model(mg, tpu, "bf16"))
         broken[-1]["uid"] = "no/such/subgraph"
         with pytest.raises(StoreError, match=f"matched {n - 1} of {n} subgraphs"):
-            store.write_overlay(mid, hardware_properties(tpu), 3, "bf16", broken, model_row(mm))
+            store.write_overlay(mid, hardware_properties(tpu), 3, "bf16", broken, model_row(mm, h100))
         assert _subgraph_rels(store, mid) == 3 * n and len(_mapped_to(store, mid)) == 3
         with pytest.raises(StoreError, match="ingest it before writing its overlay"):
             store.write_overlay("nope:b1", hardware_properties(tpu), 1, "bf16", [], {})

@@ -6,6 +6,8 @@ that `perfgraph analyze` prints and `--json` emits.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from typing import Any
 
 from perfgraph.graph import ModelGraph
@@ -18,10 +20,16 @@ def analyze_graph(spec: str, *, batch: int | None = None, dtype: str = "fp32", i
     """Trace and partition one model; stages and the FLOP critical path are set on its subgraphs. The graph
     comes from the on-disk graph cache when this spec was analysed before (`graph_cache`; torch is not
     imported then) unless `use_cache` is False, --no-cache was given or PERFGRAPH_NO_CACHE is set."""
-    from perfgraph.graph_cache import cached_analyze
+    from perfgraph import pipeline
 
-    return cached_analyze(trace_graph, spec, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
-                          weights=weights, tracers=tracers, use_cache=use_cache)
+    tracer = "auto" if not tracers else tracers[0] if len(tracers) == 1 else None
+    if tracer is None:  # an explicit order of several tracers: not a ModelSpec choice
+        from perfgraph.graph_cache import cached_analyze
+
+        return cached_analyze(trace_graph, spec, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
+                              weights=weights, tracers=tracers, use_cache=use_cache)
+    return pipeline.analyze(pipeline.ModelSpec(spec, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
+                                               weights=weights, tracer=tracer), cache=use_cache)
 
 
 def trace_graph(spec: str, *, batch: int | None = None, dtype: str = "fp32", input_shape: list[int] | None = None,
@@ -34,20 +42,19 @@ def trace_graph(spec: str, *, batch: int | None = None, dtype: str = "fp32", inp
     from perfgraph.ingest.trace import TRACERS, trace
 
     built = resolve(spec, batch=batch, input_shape=input_shape, params=params, weights=weights)
-    mg = trace(built, parse_dtype(dtype), tracers or TRACERS)
-    partition(mg)
-    annotate_stages(mg)
-    return mg
+    return annotate_stages(partition(trace(built, parse_dtype(dtype), tracers or TRACERS)))
 
 
-def annotate_stages(mg: ModelGraph) -> None:
+def annotate_stages(mg: ModelGraph) -> ModelGraph:
+    """A new graph: `mg` with each subgraph's stage and FLOP critical-path flag set, and the model's depth.
+    `mg` itself is not changed (ops and values are shared)."""
     stage_of = stages(mg)
-    for sg in mg.subgraphs:
-        sg.stage = stage_of[sg.index]
     on_path = set(critical_path(mg, "flops").path)
-    for sg in mg.subgraphs:
-        sg.on_critical_path = sg.index in on_path
-    mg.info.depth = stage_summary(stage_of).depth
+    out = copy.copy(mg)
+    out.info = dataclasses.replace(mg.info, depth=stage_summary(stage_of).depth)
+    out.subgraphs = [dataclasses.replace(sg, stage=stage_of[sg.index], on_critical_path=sg.index in on_path)
+                     for sg in mg.subgraphs]
+    return out
 
 
 def summarize(mg: ModelGraph, top: int = 5) -> dict[str, Any]:

@@ -22,8 +22,6 @@ the module's train/eval flags are restored afterwards. Parameters on a GPU work 
 
 from __future__ import annotations
 
-import copy
-import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -35,6 +33,7 @@ if TYPE_CHECKING:  # pandas and torch are imported only when used
 
     from perfgraph.engine.model_mapping import ModelMapping
     from perfgraph.hardware.spec import HardwareSpec
+    from perfgraph.pipeline import MappingRow, ModelSpec
 
 __all__ = ["analyze", "Report"]
 
@@ -51,35 +50,26 @@ class Report:
     # -- plain data -------------------------------------------------------------------------------------
     def summary(self, top: int = 5) -> dict[str, Any]:
         """The model's cost summary: exactly the dict `perfgraph analyze --json` prints."""
-        from perfgraph.analysis import summarize
+        from perfgraph.pipeline import summarize
 
         return summarize(self.graph, top=top)
 
+    def rows(self) -> list["MappingRow"]:
+        """One `pipeline.MappingRow` per chip, in request order: the rows `analyze --hardware --json` prints."""
+        from perfgraph.pipeline import MappingRow
+
+        return [MappingRow.of(m, self.hardware[chip], self.graph) for chip, m in self.mappings.items()]
+
     def hardware_summary(self) -> dict[str, dict[str, Any]]:
-        """Per chip: latencies (sequential, concurrency-aware, critical path), throughput, energy, memory."""
-        out: dict[str, dict[str, Any]] = {}
-        for chip, m in self.mappings.items():
-            hw = self.hardware[chip]
-            out[chip] = {
-                "hardware": hw.id, "name": hw.name, "kind": hw.kind, "precision": m.precision,
-                "batch": m.batch, "latency_s": m.latency_sequential_s,
-                "latency_concurrent_s": m.latency_concurrent_s,
-                "latency_critical_path_s": m.latency_critical_path_s,
-                "throughput_per_s": m.throughput_per_s, "energy_per_batch_j": m.energy_per_batch_j,
-                "energy_per_sample_j": m.energy_per_sample_j, "peak_memory_bytes": m.peak_memory_bytes,
-                "fits_in_memory": m.fits_in_memory, "achieved_fraction_of_peak": m.achieved_fraction_of_peak,
-                "bound_counts": dict(m.bound_counts), "bound_time_s": dict(m.bound_time_s),
-                "critical_path": list(m.critical_path), "runtime": m.runtime, "tier": m.tier,
-                "expected_error": m.expected_error.get("median_abs_error"), "bound_by": m.bound_by,
-                "notes": list(m.notes), "placement": dict(m.placement), "energy_split": dict(m.energy_split),
-            }
-        return out
+        """Per chip: its `MappingRow` as a dict (latencies, throughput, energy, memory, runtime, tier), plus
+        the chip's `name`."""
+        return {r.hardware: {**r.as_dict(), "name": self.hardware[r.hardware].name} for r in self.rows()}
 
     def mapping(self, chip: str) -> "ModelMapping":
         """The mapping onto one of the requested chips (by id, alias or name)."""
         if chip in self.mappings:
             return self.mappings[chip]
-        from perfgraph.hardware.spec import get
+        from perfgraph.hardware.registry import get
 
         hw_id = get(chip).id
         if hw_id in self.mappings:
@@ -177,7 +167,7 @@ class Report:
         return f"Report({self.graph.info.id!r}, subgraphs={len(self.graph.subgraphs)}{chips})"
 
 
-def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None, dtype: str = "fp32",
+def analyze(model_or_name: "str | ModelSpec | torch.nn.Module", *, batch: int | None = None, dtype: str = "fp32",
             input_shape: Sequence[int] | None = None, params: dict[str, Any] | None = None,
             hardware: str | Iterable[str] | None = None, precision: str | None = None,
             weights: str | None = None, tracer: str = "auto", name: str | None = None,
@@ -185,7 +175,8 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
     """Trace a model, fuse it into kernels, cost it, and (with `hardware`) map it onto chips.
 
     model_or_name: a spec as on the command line (`"resnet18"`, `"hf:gpt2"`, `"synthetic:mlp"`,
-        `"file.py:factory"`) or an `nn.Module` instance (then `input_shape` is required).
+        `"file.py:factory"`), a `pipeline.ModelSpec` (then batch, dtype, input_shape, params, weights and
+        tracer come from it), or an `nn.Module` instance (then `input_shape` is required).
     batch: the batch size; default the first dimension of `input_shape`, else 1 (as `--batch`).
     dtype: fp32 | fp16 | bf16, the tensor dtype traced (as `--dtype`).
     input_shape: the primary input's shape, batch first (as `--input-shape`).
@@ -197,118 +188,33 @@ def analyze(model_or_name: "str | torch.nn.Module", *, batch: int | None = None,
     runtime: eager (default) | compiled | graph, how the model runs on the chips (`engine.runtime`; TPUs and
         KPUs always run compiled); rules: `engine.runtime.PrecisionRules` (default: PyTorch's, TF32 convs).
     cache: reuse the graph analysed before for the same spec and versions (`perfgraph.graph_cache`; a model
-        spec string only, never an nn.Module); False traces again, as `--no-cache`.
+        spec, never an nn.Module); False traces again, as `--no-cache`.
+
+    Raises:
+        ModelSourceError, ValueError, KeyError: a bad spec, precision, runtime or chip -- before any tracing.
     """
-    from perfgraph.engine.runtime import parse_runtime
+    from perfgraph import pipeline
+    from perfgraph.vocab import Dtype, Runtime, parse
 
-    runtime = parse_runtime(runtime).value  # an unknown runtime fails before any tracing
-    from perfgraph.analysis import annotate_stages
-
-    chips = _chip_list(hardware)
-    specs = _load_chips(chips)  # unknown chips fail before any tracing
-    if tracer not in ("auto", "meta", "real"):
-        raise ValueError(f"unknown tracer {tracer!r}; choose auto, meta or real")
-    tracers = None if tracer == "auto" else (tracer,)
-    shape = [int(d) for d in input_shape] if input_shape is not None else None
-    str_params = {str(k): str(v) for k, v in (params or {}).items()}
-
-    if isinstance(model_or_name, str):
-        from perfgraph.analysis import analyze_graph
-
-        mg = analyze_graph(model_or_name, batch=batch, dtype=dtype.lower(), input_shape=shape,
-                           params=str_params, weights=weights, tracers=tracers, use_cache=cache)
+    runtime = parse(Runtime, runtime, "runtime").value  # an unknown runtime fails before any tracing
+    specs = pipeline.chips(hardware)  # unknown chips fail before any tracing
+    if isinstance(model_or_name, pipeline.ModelSpec):
+        spec = model_or_name
+    elif isinstance(model_or_name, str):
+        spec = pipeline.ModelSpec(model_or_name, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
+                                  weights=weights, tracer=tracer)
     else:
-        mg = _analyze_module(model_or_name, batch=batch, dtype=dtype.lower(), input_shape=shape,
-                             tracers=tracers, name=name)
-        annotate_stages(mg)
+        spec = None
+    report_dtype = spec.dtype.value if spec else parse(Dtype, dtype, "dtype").value
+    mapping_precisions = pipeline.precisions(precision, report_dtype)  # an unknown precision fails here too
+    if spec is not None:
+        mg = pipeline.analyze(spec, cache=cache)
+    else:
+        mg = pipeline.analyze_module(model_or_name, batch=batch, dtype=report_dtype, input_shape=input_shape,
+                                     tracer=tracer, name=name)
 
-    report = Report(graph=mg, precision=(precision or dtype).lower())
-    if specs:
-        from perfgraph.engine.calibrated import profile_for
-        from perfgraph.engine.model_mapping import map_model
-
-        stage_of = {sg.index: sg.stage for sg in mg.subgraphs}
-        for hw in specs:
-            report.hardware[hw.id] = hw
-            report.mappings[hw.id] = map_model(mg, hw, report.precision, stages=stage_of, runtime=runtime,
-                                               rules=rules, profile=profile_for(hw))
+    report = Report(graph=mg, precision=mapping_precisions[0])
+    for hw in specs:
+        report.hardware[hw.id] = hw
+        report.mappings[hw.id] = pipeline.map_model(mg, hw, report.precision, runtime=runtime, rules=rules)
     return report
-
-
-def _chip_list(hardware: str | Iterable[str] | None) -> list[str]:
-    if hardware is None:
-        return []
-    items = [hardware] if isinstance(hardware, str) else list(hardware)
-    chips = [c.strip() for item in items for c in str(item).split(",") if c.strip()]
-    return list(dict.fromkeys(chips))
-
-
-def _load_chips(chips: list[str]) -> list["HardwareSpec"]:
-    if not chips:
-        return []
-    from perfgraph.hardware.spec import get
-
-    specs, seen = [], set()
-    for chip in chips:
-        hw = get(chip)
-        if hw.id not in seen:
-            seen.add(hw.id)
-            specs.append(hw)
-    return specs
-
-
-# -- nn.Module instances ----------------------------------------------------------------------------------
-def _analyze_module(module: Any, *, batch: int | None, dtype: str, input_shape: list[int] | None,
-                    tracers: tuple[str, ...] | None, name: str | None) -> ModelGraph:
-    import torch
-
-    from perfgraph.ingest.model_source import BuiltModel, ModelSourceError, parse_dtype
-    from perfgraph.ingest.partition import partition
-    from perfgraph.ingest.trace import TRACERS, trace
-
-    if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"analyze() takes a model spec string or a torch.nn.Module, not {type(module).__name__}")
-    if not input_shape:
-        raise ModelSourceError("input_shape is required for an nn.Module, e.g. input_shape=(1, 3, 224, 224)")
-    if any(d < 1 for d in input_shape):
-        raise ModelSourceError(f"input shape must be positive integers, got {list(input_shape)}")
-    if batch is None:
-        batch = input_shape[0]
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise ModelSourceError(f"batch must be a positive integer, got {batch!r}")
-    shape = [batch, *input_shape[1:]]
-    torch_dtype = parse_dtype(dtype)
-    label = name or type(module).__name__
-
-    def build() -> torch.nn.Module:
-        # Called by the tracer inside `torch.device("meta")` or `torch.device("cpu")`.
-        if torch.get_default_device().type == "meta":
-            return _meta_copy(module)
-        dtypes = {p.dtype for p in itertools.chain(module.parameters(), module.buffers()) if p.is_floating_point()}
-        return module if dtypes <= {torch_dtype} else copy.deepcopy(module)
-
-    def make_inputs(device: torch.device, dt: torch.dtype) -> tuple[torch.Tensor]:
-        return (torch.randn(shape, device=device, dtype=dt),)
-
-    built = BuiltModel(name=f"module:{label}", source="module", build=build, make_inputs=make_inputs,
-                       input_shape=shape, batch=batch, family="module")
-    modes = {m: m.training for m in module.modules()}
-    try:
-        mg = trace(built, torch_dtype, tracers or TRACERS)
-    finally:
-        for m, training in modes.items():
-            m.training = training
-    partition(mg)
-    return mg
-
-
-def _meta_copy(module: "torch.nn.Module") -> "torch.nn.Module":
-    """A deep copy whose parameters and buffers are meta tensors (no storage is copied)."""
-    import torch
-
-    memo: dict[int, Any] = {}
-    for p in module.parameters():
-        memo[id(p)] = torch.nn.Parameter(p.detach().to("meta"), requires_grad=p.requires_grad)
-    for b in module.buffers():
-        memo[id(b)] = b.detach().to("meta")
-    return copy.deepcopy(module, memo)

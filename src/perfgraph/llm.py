@@ -23,7 +23,7 @@ largest batch at the context and the largest context at the batch that fit one c
 **Serving** (`serve`): TTFT = the prefill of `batch` prompts of `prompt_len` tokens at once; TPOT = one
 decode step at context = prompt_len + output_len / 2 (the mean over the generation: decode cost is linear
 in the context); tokens/s per chip = batch / TPOT, per sequence = 1 / TPOT.  The saturating batch is the
-smallest batch that fits and reaches 80 % of the best tokens/s of the sweep (`engine.sweep`'s definition).
+smallest batch that fits and reaches 80 % of the best tokens/s of the sweep (`engine.saturation`'s definition).
 
 **Training** (`train_step`): forward + backward + AdamW traced on meta tensors; memory for mixed precision
 (ZeRO paper, Rajbhandari et al. 2020, section 3.1): 2 bytes bf16 parameters + 12 bytes fp32 optimizer
@@ -83,9 +83,8 @@ def _phase_graph(model: str, phase: str, batch: int, prompt_len: int, context: i
 
     mg = trace_phase(model, phase, batch=batch, prompt_len=prompt_len, context=context, dtype=TRACE_DTYPE,
                      params=dict(params), cache=cache, checkpointing=checkpointing, optimizer=optimizer)
-    partition(mg)
-    annotate_stages(mg)
-    return mg
+    tokens = batch * (1 if phase == "decode" else prompt_len)
+    return with_experts_touched(annotate_stages(partition(mg)), architecture(model, dict(params)), tokens)
 
 
 def phase_graph(model: str, phase: str, *, batch: int = 1, prompt_len: int = 512, context: int = 512,
@@ -110,6 +109,45 @@ def with_weight_bytes(mg: ModelGraph, factor: float) -> ModelGraph:
         subgraphs.append(replace(sg, weight_bytes=weight, external_bytes=external,
                                  intensity=sg.flops / external if external else 0.0))
     return ModelGraph(info=mg.info, ops=ops, values=values, op_edges=mg.op_edges, subgraphs=subgraphs,
+                      subgraph_edges=mg.subgraph_edges)
+
+
+def experts_touched(experts: int, per_token: int, tokens: int) -> float:
+    """The expected share of a MoE layer's experts that `tokens` tokens reach when each token goes to
+    `per_token` distinct experts, uniformly: 1 - (1 - k/E)^T (exact for one token; an assumption for more,
+    since real routers are not uniform).
+
+    Examples:
+        >>> experts_touched(8, 2, 1)
+        0.25
+    """
+    return 1.0 - (1.0 - per_token / experts) ** tokens
+
+
+def with_experts_touched(mg: ModelGraph, arch: Any, tokens: int) -> ModelGraph:
+    """A copy of `mg` in which the expert GEMMs of a MoE model read only the experts its `tokens` reach
+    (`experts_touched`): the traced grouped GEMM takes every expert's weights, a serving engine reads the
+    routed ones. Weight values (memory: every expert stays resident) and FLOPs are unchanged; the share is
+    recorded in the model's assumptions."""
+    if not getattr(arch, "experts", 0) or not getattr(arch, "experts_per_token", 0):
+        return mg
+    share = experts_touched(arch.experts, arch.experts_per_token, tokens)
+    expert_ops = {op.index for op in mg.ops if op.weight_bytes and ".experts" in op.module_path}
+    if share >= 0.999 or not expert_ops:
+        return mg
+    ops = [replace(op, weight_bytes=int(op.weight_bytes * share)) if op.index in expert_ops else op for op in mg.ops]
+    subgraphs = []
+    for sg in mg.subgraphs:
+        cut = sum(mg.ops[i].weight_bytes - ops[i].weight_bytes for i in sg.op_indices if i in expert_ops)
+        if cut:
+            external = sg.external_bytes - cut
+            sg = replace(sg, weight_bytes=sg.weight_bytes - cut, external_bytes=external,
+                         intensity=sg.flops / external if external else 0.0)
+        subgraphs.append(sg)
+    note = (f"MoE: {tokens} token(s) routed to {arch.experts_per_token} of {arch.experts} experts each read "
+            f"{share:.0%} of the expert weights per layer (uniform routing assumed: 1 - (1 - k/E)^tokens)")
+    info = replace(mg.info, assumptions=[*(mg.info.assumptions or []), note])
+    return ModelGraph(info=info, ops=ops, values=mg.values, op_edges=mg.op_edges, subgraphs=subgraphs,
                       subgraph_edges=mg.subgraph_edges)
 
 
@@ -156,9 +194,7 @@ def _activation_bytes_per_sequence(model: str, prompt_len: int, params: tuple[tu
 
     mg = trace_phase(model, "prefill", batch=1, prompt_len=prompt_len, dtype=TRACE_DTYPE,
                      params=dict(params), cache="none")
-    partition(mg)
-    annotate_stages(mg)
-    return peak_memory(mg)[1]
+    return peak_memory(annotate_stages(partition(mg)))[1]
 
 
 def memory(arch: Any, *, batch: int, context: int, scheme: str = "bf16", model: str | None = None,
@@ -223,7 +259,7 @@ def fit(mem: Memory, arch: Any, hw: Any) -> Fit:
 
 # ---- serving -------------------------------------------------------------------------------------------
 def _hardware(chips: Iterable[Any]) -> list[Any]:
-    from perfgraph.hardware.spec import get
+    from perfgraph.hardware.registry import get
 
     return [get(c) if isinstance(c, str) else c for c in chips]
 

@@ -131,8 +131,7 @@ def parallelize(mg: ModelGraph, tp: int = 1, pp: int = 1) -> ParallelGraph:
     info.assumptions = list(mg.info.assumptions or []) + notes
     info.macs, info.flops, info.ops = sum(o.macs for o in ops), sum(o.flops for o in ops), len(ops)
     out = ModelGraph(info=info, ops=ops, values=values, op_edges=_op_edges(ops, values))
-    partition(out)
-    annotate_stages(out)
+    out = annotate_stages(partition(out))
     pipeline = {sg.index: max(stage_of_op[i] for i in sg.op_indices) if sg.op_indices else 0
                 for sg in out.subgraphs}
     counts: dict[str, int] = {}

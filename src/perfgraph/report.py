@@ -338,7 +338,7 @@ def _chip_table(report: "Report") -> str:
         cells = [f"{hw.name} [{chip}]", prec, runtime, tier, seconds(h["latency_s"]), seconds(h["latency_concurrent_s"]),
                  seconds(h["latency_critical_path_s"]), f"{h['throughput_per_s']:,.0f} /s",
                  f"{h['energy_per_batch_j'] * 1e3:.3g} mJ", human(h["peak_memory_bytes"], "B"),
-                 "yes" if h["fits_in_memory"] else "NO", f"{h['achieved_fraction_of_peak'] * 100:.1f} %",
+                 "yes" if h["fits_in_memory"] else "NO", f"{h['utilization'] * 100:.1f} %",
                  f"{bc.get('compute', 0)} / {bc.get('memory', 0)} / {bc.get('overhead', 0)}"]
         out.append("<tr>" + "".join(f"<td class=l>{_e(c)}</td>" if i < 4 else f"<td>{_e(c)}</td>"
                                     for i, c in enumerate(cells)) + "</tr>")

@@ -2,8 +2,8 @@
 each point onto chips, and write the results as JSONL (as points finish), JSON, CSV and a plot.
 
 A **point** is one combination of parameter values and one batch size. Each point is independent: it is
-traced, partitioned and costed on its own (`analysis.analyze_graph`), then mapped onto every requested chip
-(`engine.model_mapping.map_model` with `hardware.spec.get`), so points run in parallel worker processes
+traced, partitioned and costed on its own (`pipeline.analyze`), then mapped onto every requested chip
+(`pipeline.map_onto`), so points run in parallel worker processes
 (`jobs`). Every finished point is appended to ``points.jsonl`` in the output folder at once, one JSON
 object a line with the point's key; an interrupted sweep keeps what finished, and ``resume=True`` skips
 points already there (matched by key: model, dtype, input shape, weights, tracer, parameter values,
@@ -19,168 +19,23 @@ heads, checked before any tracing; ``failed``: the analysis raised) and ``error`
 other swept axes and, for chip metrics, per chip.
 """
 
+
 from __future__ import annotations
 
 import csv
-import itertools
 import json
-import math
 import os
-import re
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-JSONL = "points.jsonl"
-# Points a sweep may hold unless `max_points` says otherwise: each point is traced on its own (a second
-# or more), so a larger grid is more often a typo in the axes than an intended run.
-MAX_POINTS = 1000
-
-
-@dataclass(frozen=True)
-class Metric:
-    key: str
-    label: str  # axis label, without the unit
-    unit: str  # for matplotlib's EngFormatter ("" for counts)
-    per_chip: bool = False
-
-
-GRAPH_METRICS: dict[str, Metric] = {m.key: m for m in [
-    Metric("macs", "MACs (conv + matmul + attention)", ""),
-    Metric("flops", "FLOPs", ""),
-    Metric("params", "parameters", ""),
-    Metric("external_bytes", "external bytes (after fusion)", "B"),
-    Metric("op_bytes", "bytes before fusion", "B"),
-    Metric("weight_bytes", "weight bytes", "B"),
-    Metric("intensity", "arithmetic intensity (FLOP/B)", ""),
-    Metric("depth", "depth (stages)", ""),
-    Metric("width", "widest stage (subgraphs)", ""),
-    Metric("subgraphs", "subgraphs (kernels)", ""),
-    Metric("ops", "ATen ops", ""),
-    Metric("critical_path_flops", "critical path FLOPs", ""),
-]}
-CHIP_METRICS: dict[str, Metric] = {m.key: m for m in [
-    Metric("latency_s", "predicted latency (kernels in sequence)", "s", True),
-    Metric("latency_concurrent_s", "predicted latency (stages concurrent)", "s", True),
-    Metric("throughput_per_s", "predicted throughput (samples/s)", "", True),
-    Metric("energy_per_sample_j", "predicted energy per sample", "J", True),
-    Metric("utilization", "achieved fraction of peak", "", True),
-    Metric("peak_memory_bytes", "peak memory", "B", True),
-]}
-METRICS = {**GRAPH_METRICS, **CHIP_METRICS}
-ALIASES = {"latency": "latency_s", "latency_concurrent": "latency_concurrent_s", "bytes": "external_bytes",
-           "widest_stage": "width", "stages": "depth", "throughput": "throughput_per_s",
-           "energy": "energy_per_sample_j", "memory": "peak_memory_bytes", "mac": "macs"}
-
-
-class SweepError(ValueError):
-    """A sweep that cannot start: bad axes, an unknown chip or metric, an output folder in the way."""
-
-
-class SweepInterrupted(Exception):
-    def __init__(self, done: int, total: int, path: Path):
-        super().__init__(f"interrupted: {done} of {total} points kept in {path}; run again with --resume")
-        self.done, self.total, self.path = done, total, path
-
-
-def metric_key(name: str) -> str:
-    key = ALIASES.get(name.lower().replace("-", "_"), name.lower().replace("-", "_"))
-    if key not in METRICS:
-        raise SweepError(f"unknown metric {name!r}; choose from {', '.join(METRICS)} "
-                         f"(or {', '.join(ALIASES)})")
-    return key
-
-
-def parse_axes(pairs: Iterable[str]) -> dict[str, list[str]]:
-    """`("width=1024,2048", "depth=4")` -> {"width": ["1024", "2048"], "depth": ["4"]}, in the order given."""
-    axes: dict[str, list[str]] = {}
-    for pair in pairs:
-        name, sep, values = pair.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise SweepError(f"bad --param {pair!r}; write it as name=v1,v2,...")
-        if name in axes:
-            raise SweepError(f"--param {name} given twice; list all its values in one: {name}=v1,v2")
-        vals = [v.strip() for v in values.split(",")]
-        if not vals or any(not v for v in vals):
-            raise SweepError(f"bad --param {pair!r}: empty value; write it as {name}=v1,v2,...")
-        axes[name] = list(dict.fromkeys(vals))
-    return axes
-
-
-def parse_int_list(text: str | None, what: str) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise SweepError(f"bad --{what} {text!r}; write it as 1,8,64") from None
-    if not values or any(v < 1 for v in values):
-        raise SweepError(f"bad --{what} {text!r}: every value must be a positive integer")
-    return list(dict.fromkeys(values))
-
-
-def _typed(value: str) -> Any:
-    """'4096' -> 4096, '2.5' -> 2.5, 'gelu' -> 'gelu' (for CSV, JSON and plot axes)."""
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    try:
-        f = float(value)
-        return f if math.isfinite(f) else value
-    except ValueError:
-        return value
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    model: str
-    axes: dict[str, list[str]]  # parameter -> values, in the order given
-    batches: list[int] = field(default_factory=lambda: [1])
-    hardware: list[str] = field(default_factory=list)  # chip ids, as resolved by hardware.spec.get
-    precision: str = "fp32"
-    dtype: str = "fp32"
-    input_shape: list[int] | None = None
-    weights: str | None = None
-    tracer: str = "auto"
-    runtime: str = "eager"  # engine.runtime
-    cache: bool = True  # reuse graphs analysed before (graph_cache); travels with the spec to the workers
-
-    def iter_points(self) -> Iterator[dict[str, Any]]:
-        """The Cartesian product, one point at a time: parameters in the order given, batch last
-        (fastest-varying). Nothing is built up front, whatever the size of the grid."""
-        names = list(self.axes)
-        for combo in itertools.product(*(self.axes[n] for n in names)):
-            for b in self.batches:
-                yield {"params": dict(zip(names, combo)), "batch": b}
-
-    def points(self) -> list[dict[str, Any]]:
-        return list(self.iter_points())
-
-    def count(self) -> int:
-        return math.prod(len(v) for v in self.axes.values()) * len(self.batches)
-
-    def key(self, point: dict[str, Any]) -> str:
-        return json.dumps({"model": self.model, "dtype": self.dtype, "input_shape": self.input_shape,
-                           "weights": self.weights, "tracer": self.tracer, "params": point["params"],
-                           "batch": point["batch"]}, sort_keys=True)
-
-    def swept(self) -> list[str]:
-        """Axes with more than one value, as row columns (`p.NAME`, `batch`), in the order given."""
-        cols = [f"p.{n}" for n, v in self.axes.items() if len(v) > 1]
-        return cols + (["batch"] if len(self.batches) > 1 else [])
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def label(point: dict[str, Any]) -> str:
-    parts = [f"{k}={v}" for k, v in point["params"].items()] + [f"batch={point['batch']}"]
-    return " ".join(parts)
-
+from perfgraph.sweep_plot import plot, plot_name, x_column  # noqa: F401 - the sweep's public names, in one place
+from perfgraph.sweep_spec import (  # noqa: F401
+    ALIASES, CHIP_METRICS, GRAPH_METRICS, JSONL, MAX_POINTS, METRICS, Metric, SweepError, SweepInterrupted,
+    SweepSpec, _typed, label, metric_key, parse_axes, parse_int_list,
+)
 
 # --------------------------------------------------------------------------------------------------
 # One point (runs in a worker process; imports torch through analysis)
@@ -190,7 +45,7 @@ _HW_CACHE: dict[str, Any] = {}
 
 
 def _chip(name: str):
-    from perfgraph.hardware.spec import get
+    from perfgraph.hardware.registry import get
 
     if name not in _HW_CACHE:
         _HW_CACHE[name] = get(name)
@@ -200,29 +55,20 @@ def _chip(name: str):
 def run_point(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
     """Analyse one point and map it onto every chip; returns a record {key, point, row}. Never raises for
     a failing model: the row's `error` says why."""
-    from perfgraph.analysis import analyze_graph, summarize
+    from perfgraph import pipeline
 
     row: dict[str, Any] = {"model": spec.model, "batch": point["batch"]}
     row.update({f"p.{k}": _typed(v) for k, v in point["params"].items()})
     started = time.perf_counter()
     try:
-        mg = analyze_graph(spec.model, batch=point["batch"], dtype=spec.dtype, input_shape=spec.input_shape,
-                           params=point["params"], weights=spec.weights,
-                           tracers=None if spec.tracer == "auto" else (spec.tracer,), use_cache=spec.cache)
-        s = summarize(mg, top=0)
+        mg = pipeline.analyze(spec.model_spec(point), cache=spec.cache)
+        s = pipeline.summarize(mg, top=0)
         for key in GRAPH_METRICS:
             row[key] = s[key]
-        if spec.hardware:
-            from perfgraph.engine.model_mapping import map_model
-
-            stages = {sg.index: sg.stage for sg in mg.subgraphs}
-            for chip in spec.hardware:
-                mm = map_model(mg, _chip(chip), spec.precision, stages, runtime=spec.runtime)
-                values = {"latency_s": mm.latency_sequential_s, "latency_concurrent_s": mm.latency_concurrent_s,
-                          "throughput_per_s": mm.throughput_per_s, "energy_per_sample_j": mm.energy_per_sample_j,
-                          "utilization": mm.achieved_fraction_of_peak, "peak_memory_bytes": mm.peak_memory_bytes}
-                for key in CHIP_METRICS:
-                    row[f"{key}@{chip}"] = values[key]
+        for chip in spec.hardware:
+            (mapped,) = pipeline.map_onto(mg, [_chip(chip)], [spec.precision], runtime=spec.runtime)
+            for key in CHIP_METRICS:
+                row[f"{key}@{chip}"] = mapped[key]
         row["id"] = mg.info.id
         row["status"] = "ok"
         row["error"] = ""
@@ -244,7 +90,7 @@ def _worker_init() -> None:
 
 
 # Imported once by the fork server, so that workers fork with torch and the tracer already loaded.
-PRELOAD = ["torch", "torchvision", "perfgraph.analysis", "perfgraph.ingest.trace", "perfgraph.ingest.sources",
+PRELOAD = ["torch", "torchvision", "perfgraph.pipeline", "perfgraph.analysis", "perfgraph.ingest.trace", "perfgraph.ingest.sources",
            "perfgraph.engine.model_mapping"]
 
 
@@ -521,149 +367,3 @@ def write_json(result: SweepResult, path: Path) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------------------------------
-# Plot
-# --------------------------------------------------------------------------------------------------
-
-
-def _fmt_value(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _axis_title(col: str) -> str:
-    return col[2:] if col.startswith("p.") else col
-
-
-def plot(result_or_rows: SweepResult | list[dict[str, Any]], metric: str, path: str | os.PathLike, *,
-         x: str | None = None, spec: SweepSpec | None = None, title: str | None = None) -> Path:
-    """Plot `metric` against the swept axis `x` (default: the first axis with several values). One line
-    per combination of the other swept axes (and per chip for chip metrics). Log axes where the values
-    span more than a factor of 8 (x, base 2 for powers of two) or 30 (y). Returns the PNG path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, NullFormatter
-
-    if isinstance(result_or_rows, SweepResult):
-        spec = result_or_rows.spec
-        rows = result_or_rows.rows
-    else:
-        rows = list(result_or_rows)
-    if spec is None:
-        raise SweepError("plot needs the sweep spec")
-    key = metric_key(metric)
-    m = METRICS[key]
-    swept = spec.swept()
-    if x is None:
-        if not swept:
-            raise SweepError("nothing is swept (every axis has one value): nothing to plot against")
-        xcol = swept[0]
-    else:
-        xcol = x_column(spec, x)
-    others = [c for c in swept if c != xcol]
-    chips = list(spec.hardware) if m.per_chip else [None]
-    if m.per_chip and not chips:
-        raise SweepError(f"metric {key} is predicted per chip: add --hardware (e.g. --hardware h100-sxm)")
-
-    ok_rows = [r for r in rows if not r.get("error")]
-    if not ok_rows:
-        raise SweepError("no point finished without error: nothing to plot")
-    xs_all = list(dict.fromkeys(r[xcol] for r in rows))
-    numeric_x = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs_all)
-
-    series: dict[tuple, list[tuple[Any, float]]] = {}
-    for r in ok_rows:
-        group = tuple(r[c] for c in others)
-        for chip in chips:
-            col = f"{key}@{chip}" if chip else key
-            val = r.get(col)
-            if val is None or (isinstance(val, float) and not math.isfinite(val)):
-                continue
-            series.setdefault((*group, chip), []).append((r[xcol], float(val)))
-
-    fig, ax = plt.subplots(figsize=(8.0, 5.0), dpi=120)
-    markers = "osD^v<>ph*"
-    styles = ["-", "--", ":", "-."]
-    group_keys = list(dict.fromkeys(k[:-1] for k in series))
-    for (i_s, (sk, pts)) in enumerate(series.items()):
-        group, chip = sk[:-1], sk[-1]
-        if numeric_x:
-            pts = sorted(pts)
-            xs = [p[0] for p in pts]
-        else:
-            order = {v: i for i, v in enumerate(xs_all)}
-            pts = sorted(pts, key=lambda p: order[p[0]])
-            xs = [order[p[0]] for p in pts]
-        parts = [f"{_axis_title(c)}={_fmt_value(v)}" for c, v in zip(others, group)]
-        if chip:
-            parts.append(chip)
-        name = ", ".join(parts) or spec.model
-        # Colour (and marker) per combination of the other axes, dash style per chip; with one
-        # combination only, colour per chip too.
-        several_chips = bool(chip) and len(chips) > 1
-        if several_chips and len(group_keys) > 1:
-            color_idx = group_keys.index(group)
-        elif several_chips:
-            color_idx = chips.index(chip)
-        else:
-            color_idx = i_s
-        style = styles[chips.index(chip) % len(styles)] if several_chips else "-"
-        ax.plot(xs, [p[1] for p in pts], linestyle=style, marker=markers[color_idx % len(markers)],
-                color=f"C{color_idx % 10}", label=name, linewidth=1.6, markersize=5)
-
-    # x axis
-    ax.set_xlabel(_axis_title(xcol))
-    if numeric_x:
-        xv = [float(v) for v in xs_all]
-        if min(xv) > 0 and max(xv) / min(xv) >= 8:
-            pow2 = all(float(v).is_integer() and int(v) & (int(v) - 1) == 0 for v in xv)
-            ax.set_xscale("log", base=2 if pow2 else 10)
-            ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xticks(sorted(xv))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    else:
-        ax.set_xticks(range(len(xs_all)))
-        ax.set_xticklabels([_fmt_value(v) for v in xs_all])
-    # y axis
-    ys = [p[1] for pts in series.values() for p in pts]
-    eng = EngFormatter(unit=m.unit, sep=" ")
-    if ys and min(ys) > 0 and max(ys) / min(ys) >= 30:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.yaxis.set_major_formatter(eng)
-    ax.set_ylabel(m.label)  # the unit is on every tick label (EngFormatter)
-    context = [f"traced in {spec.dtype}"]
-    if "batch" not in swept:
-        context.insert(0, f"batch {spec.batches[0]}")
-    fixed = [f"{n}={v[0]}" for n, v in spec.axes.items() if len(v) == 1]
-    if m.per_chip:
-        context.append(f"chips compute in {spec.precision}")
-    ax.set_title(title or f"{spec.model} — {m.label} vs {_axis_title(xcol)}", fontsize=12)
-    fig.text(0.5, 0.005, " · ".join(context + fixed), ha="center", va="bottom", fontsize=8, color="0.35")
-    ax.grid(True, which="major", alpha=0.35)
-    ax.grid(True, which="minor", alpha=0.12)
-    if len(series) > 1:
-        ax.legend(fontsize=8, frameon=False, ncol=2 if len(series) > 6 else 1)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def x_column(spec: SweepSpec, x: str) -> str:
-    """The row column of plot axis `x` (a swept parameter name, or batch), or a SweepError."""
-    swept = spec.swept()
-    xcol = "batch" if x == "batch" else (x if x.startswith("p.") else f"p.{x}")
-    if xcol not in swept:
-        raise SweepError(f"--x {x}: not a swept axis; swept: {', '.join(_axis_title(c) for c in swept) or 'none'}")
-    return xcol
-
-
-def plot_name(metric: str, spec: SweepSpec, x: str | None = None) -> str:
-    swept = spec.swept()
-    xname = _axis_title(x or (swept[0] if swept else "x"))
-    return f"{metric_key(metric)}_vs_{re.sub(r'[^A-Za-z0-9_.-]', '_', xname)}.png"

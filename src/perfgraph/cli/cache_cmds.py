@@ -8,7 +8,7 @@ import json
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import cli
+from perfgraph.cli.group import cli
 
 _LISTED = 20  # entries shown as a table; --json lists all
 

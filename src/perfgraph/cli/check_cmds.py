@@ -8,7 +8,9 @@ import sys
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import build_graph, cli, model_options
+from perfgraph import pipeline
+from perfgraph.cli.group import cli
+from perfgraph.cli.options import model_options
 
 _FAMILIES = ("auto", "resnet", "mobilenet", "efficientnet", "vgg", "vit", "convnext", "none")
 
@@ -20,7 +22,7 @@ _FAMILIES = ("auto", "resnet", "mobilenet", "efficientnet", "vgg", "vit", "convn
               help="Family profile to check against: auto (from the model name), a family, or none.")
 @click.option("--sources", is_flag=True, help="Show the source of each family range in the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def check(model, batch, dtype, input_shape, params, weights, tracer, family, sources, as_json):
+def check(model, model_opts, family, sources, as_json):
     """Validate MODEL's costed graph: universal checks, then its family's published ranges.
 
     Universal checks hold for every model: every op costed or named as uncosted; MACs and FLOPs conserved
@@ -40,8 +42,9 @@ def check(model, batch, dtype, input_shape, params, weights, tracer, family, sou
     """
     from perfgraph.checks import run_checks
 
+    spec = model_opts.spec(model)
     with output.status(f"tracing {model}"):
-        mg = build_graph(model, batch, dtype, input_shape, params, weights, tracer)
+        mg = pipeline.analyze(spec)
     report = run_checks(mg, family)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))

@@ -10,7 +10,9 @@ from typing import Any
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import build_graph, cli, model_options
+from perfgraph import pipeline
+from perfgraph.cli.group import cli
+from perfgraph.cli.options import model_options
 
 
 def neo4j_options(f):
@@ -47,8 +49,7 @@ def open_store(uri, user, password, database, home=None):
 @click.option("--replace", is_flag=True, help="Re-ingest models already stored (default: leave them as they are).")
 @neo4j_options
 @click.option("--json", "as_json", is_flag=True, help="Print the per-model results as JSON.")
-def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, replace, uri, user, password, database,
-           home, as_json):
+def ingest(models, model_opts, zoo, replace, uri, user, password, database, home, as_json):
     """Trace MODELS and store them in Neo4j, with stages and critical paths computed in Cypher.
 
     Each model is all-or-nothing: fully stored or absent, never half-written (small models share a
@@ -100,7 +101,7 @@ def ingest(models, batch, dtype, input_shape, params, weights, tracer, zoo, repl
             advance(name)
             try:
                 t = time.perf_counter()
-                mg = build_graph(name, batch, dtype, input_shape, params, weights, tracer)
+                mg = pipeline.analyze(model_opts.spec(name))
             except Exception as exc:  # noqa: BLE001 - a failed model is listed; the rest still goes in
                 failures.append({"model": name, "error": output.one_line(exc)})
                 continue
@@ -174,7 +175,7 @@ def query(name, model_names, qparams, store, list_queries, uri, user, password, 
         if not model_names:
             raise click.UsageError("the embedded store analyses the models you name: pass --model/-m")
         with output.status("analysing"):
-            mgs = [build_graph(m, batch, "fp32", None, (), None, "auto") for m in model_names]
+            mgs = [pipeline.analyze(pipeline.ModelSpec(m, batch=batch)) for m in model_names]
         rows = named.run_embedded(name, mgs, mgs[0].info.id if q.per_model else None, **params)
         answered_by = "the embedded store (in-process)"
     if as_json or as_csv:  # the rows' shape stays as it is; which store answered goes to stderr

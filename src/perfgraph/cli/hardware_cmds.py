@@ -1,5 +1,4 @@
-"""`perfgraph hardware list|show|validate`, `perfgraph map` (write the mapping overlay into Neo4j), and the
-chip comparison and batch-saturation sweep behind `perfgraph analyze MODEL --hardware ...`."""
+"""`perfgraph hardware list|show|validate|schema`: the chips perfgraph knows, each number with its source."""
 
 from __future__ import annotations
 
@@ -11,103 +10,11 @@ from typing import Any
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.graph_cmds import neo4j_options, open_store
-from perfgraph.cli.main import build_graph, cli, model_options
-from perfgraph.cli.options import rules_from, runtime_options
-
-DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-SATURATION_THRESHOLD = 0.8  # `engine.sweep.saturation_batch`'s default: 80 % of the best over the sweep
+from perfgraph.cli.group import cli
+from perfgraph.cli.tables import emit, fmt_time, si
+from perfgraph.vocab import ChipKind, choices
 
 
-# -- parsing --------------------------------------------------------------------------------------------
-def parse_chips(value: str):
-    """'h100,tpu-v4,kpu-t256' -> specs (ids, aliases, names, 'local', 'id@mode'); duplicates dropped."""
-    from perfgraph.hardware.spec import get
-
-    names = [n.strip() for n in str(value or "").split(",") if n.strip()]
-    if not names:
-        raise click.UsageError("--hardware needs at least one chip (see `perfgraph hardware list`)")
-    chips = {}
-    for n in names:
-        spec = get(n)
-        chips.setdefault(spec.id, spec)
-    return list(chips.values())
-
-
-def parse_precisions(value: str | None, dtype: str) -> list[str]:
-    from perfgraph.hardware.spec import PRECISIONS
-
-    names = [p.strip().lower() for p in str(value or dtype).split(",") if p.strip()]
-    for p in names:
-        if p not in PRECISIONS:
-            raise click.BadParameter(f"unknown precision {p!r}; choose from {', '.join(PRECISIONS)}",
-                                     param_hint="--precision")
-    return list(dict.fromkeys(names))
-
-
-def _check_supported(chips, precisions) -> None:
-    for hw in chips:
-        for p in precisions:
-            hw.resolve_precision(p)  # one clear error before any tracing
-
-
-# -- formatting (compact: these tables have many columns) -----------------------------------------------
-def si(x: float, unit: str = "") -> str:
-    """3 significant digits and an SI prefix, no space: 1.45e3 -> '1.45k', 2.5e-4 s -> '250µs'."""
-    if x == 0:
-        return f"0{unit}"
-    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"),
-                           (1e-6, "µ"), (1e-9, "n")):
-        if abs(x) >= factor * 0.9995:
-            return f"{x / factor:.3g}{prefix}{unit}"
-    return f"{x:.3g}{unit}"
-
-
-def fmt_time(s: float) -> str:
-    return si(s, "s")
-
-
-def fmt_energy(j: float) -> str:
-    return si(j, "J")
-
-
-def print_table(rows: list[dict[str, Any]], title: str | None = None, keep: int = 1) -> None:
-    """`output.print_rows`, but the first `keep` columns (chip ids, batches) never wrap."""
-    from rich.table import Table
-
-    if not rows:
-        output.console.print("(no rows)")
-        return
-    table = Table(title=title, title_justify="left")
-    for i, key in enumerate(rows[0]):
-        table.add_column(str(key), no_wrap=i < keep, overflow="fold")
-    for row in rows:
-        table.add_row(*[output.Text(str(v)) for v in row.values()])
-    console = output.console
-    if not console.is_terminal:  # piped: print at the table's natural width instead of folding at 80 columns
-        from rich.console import Console
-        from rich.measure import Measurement
-
-        width = max(console.width, Measurement.get(console, console.options.update(width=400), table).maximum)
-        console = Console(highlight=False, width=width, file=sys.stdout)
-    console.print(table)
-
-
-def _csv(rows: list[dict[str, Any]]) -> None:
-    output.write_csv([{k: v for k, v in r.items() if not isinstance(v, (dict, list))} for r in rows],
-                     stream=sys.stdout)
-
-
-def _emit(rows: list[dict[str, Any]], as_json: bool, as_csv: bool, title: str, pretty) -> None:
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-    elif as_csv:
-        _csv(rows)
-    else:
-        print_table([pretty(r) for r in rows], title=title)
-
-
-# -- perfgraph hardware ---------------------------------------------------------------------------------
 @cli.group()
 def hardware():
     """Chip specs: list them, show one with the source of every number, validate your own YAML.
@@ -156,7 +63,7 @@ def _pretty_list(r: dict[str, Any]) -> dict[str, str]:
 
 
 @hardware.command("list")
-@click.option("--kind", type=click.Choice(["CPU", "GPU", "TPU", "KPU"], case_sensitive=False), help="Only this kind.")
+@click.option("--kind", type=click.Choice(choices(ChipKind), case_sensitive=False), help="Only this kind.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print as CSV.")
 def hardware_list(kind, as_json, as_csv):
@@ -168,7 +75,7 @@ def hardware_list(kind, as_json, as_csv):
       perfgraph hardware list --kind TPU --json
     """
     rows = list_rows(kind)
-    _emit(rows, as_json, as_csv, f"{len(rows)} chips", _pretty_list)
+    emit(rows, as_json, as_csv, f"{len(rows)} chips", _pretty_list)
 
 
 def show_dict(spec) -> dict[str, Any]:
@@ -319,251 +226,27 @@ def hardware_validate(files):
         sys.exit(1)
 
 
-# -- perfgraph analyze MODEL --hardware ... -------------------------------------------------------------
-def _pretty_compare(r: dict[str, Any], show_precision: bool = True) -> dict[str, str]:
-    out = {"chip": r["hardware"], "batch": str(r["batch"])}
-    if show_precision:
-        out["prec"] = r["precision"] if r["precision"] == r["precision_used"] else \
-            f"{r['precision']}→{r['precision_used']}"
-    err = r.get("expected_error")
-    out.update({
-        "runtime": r["runtime"] + (f" ({r['bound_by']}-bd)" if r.get("bound_by") else ""),
-        "tier": r["tier"] + (f" ±{err:.0%}" if err is not None else " (unvalidated)"),
-        "seq": fmt_time(r["latency_s"]), "conc": fmt_time(r["latency_concurrent_s"]),
-        "crit": fmt_time(r["critical_path_s"]), "inf/s": si(r["throughput_per_s"]),
-        "E/inf": fmt_energy(r["energy_per_inference_j"]), "util": f"{r['utilization']:.1%}",
-        "mem": si(r["peak_memory_bytes"], "B") + ("" if r["fits_in_memory"] else "!"),
-        "mem-bd": f"{r['memory_bound_share']:.0%}",
-    })
-    return out
+@hardware.command("schema")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the schema to this file instead of standard output.")
+def hardware_schema(out_path):
+    """Print the JSON Schema of a chip file, for editors that complete and check YAML.
 
-
-def compare_rows(graphs, chips, precisions, runtime=None, rules=None, kernels=False) -> list[dict[str, Any]]:
-    """One row per chip x batch x precision (`engine.overlay.comparison_row`), chips in the order given.
-    The `local` chip uses this machine's calibration profile when there is one (tier 'local').
-    `kernels`: each row also carries its per-kernel rows (`engine.explain.kernel_rows`)."""
-    from perfgraph.engine.explain import kernel_rows
-
-    from perfgraph.engine.calibrated import profile_for
-    from perfgraph.engine.model_mapping import map_model
-    from perfgraph.engine.overlay import comparison_row
-
-    rows = []
-    for hw in chips:
-        profile = profile_for(hw)
-        for p in precisions:
-            for mg in graphs:
-                mm = map_model(mg, hw, p, runtime=runtime, rules=rules, profile=profile)
-                rows.append({"model": mg.info.id, **comparison_row(mm, hw), **_fill(mm)})
-                if kernels:
-                    rows[-1]["kernel_rows"] = kernel_rows(mm, mm_graph(mg, mm))
-    return rows
-
-
-def mm_graph(mg, mm):
-    """The graph whose subgraphs `mm`'s kernels are (the eager runtime maps one kernel per op)."""
-    if mm.runtime == "eager" and len(mm.kernels) != len(mg.subgraphs):
-        from perfgraph.engine.runtime import eager_graph
-
-        return eager_graph(mg)
-    return mg
-
-
-def _fill(mm) -> dict[str, Any]:
-    """How many MAC (GEMM) kernels occupy every unit of the chip."""
-    gemms = [k for k in mm.kernels if k.kernel == "gemm"]
-    full = sum(1 for k in gemms if k.units_allocated >= k.units_total)
-    return {"gemm_kernels": len(gemms), "gemm_kernels_filling_chip": full}
-
-
-def saturation_summary(rows: list[dict[str, Any]], threshold: float = SATURATION_THRESHOLD) -> dict[str, Any]:
-    """For one chip and precision over a batch sweep: the saturation batch by throughput and by utilisation
-    (`engine.sweep.saturation_batch`: smallest batch within `threshold` of the best seen), and the
-    smallest batch at which every GEMM kernel occupies all of the chip's units."""
-    from perfgraph.engine.sweep import saturation_batch
-
-    usable = [r for r in rows if r["fits_in_memory"]]
-    best = max(usable, key=lambda r: r["throughput_per_s"], default=None)
-    fill = next((r["batch"] for r in sorted(usable, key=lambda r: r["batch"])
-                 if r["gemm_kernels"] and r["gemm_kernels_filling_chip"] == r["gemm_kernels"]), None)
-    return {
-        "hardware": rows[0]["hardware"], "precision": rows[0]["precision"], "threshold": threshold,
-        "batches": [r["batch"] for r in rows],
-        "saturation_batch_throughput": saturation_batch(rows, threshold=threshold, metric="throughput"),
-        "saturation_batch_utilization": saturation_batch(rows, threshold=threshold, metric="utilization"),
-        "all_gemms_fill_chip_batch": fill,
-        "best_throughput_per_s": best["throughput_per_s"] if best else None,
-        "best_batch": best["batch"] if best else None,
-    }
-
-
-def compare(model, batches, dtype, input_shape, params, weights, tracer, hardware, precision, saturation,
-            as_json, as_csv, runtime=None, rules=None, kernels=False) -> None:
-    chips = parse_chips(hardware)
-    precisions = parse_precisions(precision, dtype)
-    _check_supported(chips, precisions)
-    if saturation and not batches:
-        batches = DEFAULT_SWEEP
-    graphs = []
-    with output.status(f"tracing {model}"):
-        for b in batches or (None,):
-            graphs.append(build_graph(model, b, dtype, input_shape, params, weights, tracer))
-    rows = compare_rows(graphs, chips, precisions, runtime=runtime, rules=rules, kernels=kernels)
-    if not saturation:
-        one = len(precisions) == 1 and all(r["precision"] == r["precision_used"] for r in rows)
-        title = (f"{graphs[0].info.name}{' at ' + precisions[0] if one else ''} -- latency per batch: seq(uential), "
-                 "conc(urrency-aware), crit(ical-path bound); inf/s: throughput; E/inf: energy per inference; "
-                 "util: of peak; mem: peak memory (! = does not fit); mem-bd: memory-bound kernels")
-        _emit(rows, as_json, as_csv, title, lambda r: _pretty_compare(r, not one))
-        if not (as_json or as_csv):
-            print_notes(rows)
-            print_explanations(rows)
-            if kernels:
-                print_kernel_tables(rows)
-        return
-    summaries = []
-    for hw in chips:
-        for p in precisions:
-            sub = [r for r in rows if r["hardware"] == hw.id and r["precision"] == p]
-            summaries.append({**saturation_summary(sub), "rows": sub})
-    if as_json:
-        click.echo(json.dumps({"model": graphs[0].info.name, "sweeps": summaries}, indent=2))
-        return
-    if as_csv:
-        _csv(rows)
-        return
-    for s in summaries:
-        def pretty(r, best=s["best_throughput_per_s"] or 1.0):
-            return {"batch": str(r["batch"]), "latency": fmt_time(r["latency_s"]),
-                    "inf/s": si(r["throughput_per_s"]), "of best": f"{r['throughput_per_s'] / best:.0%}",
-                    "util": f"{r['utilization']:.1%}",
-                    "GEMMs filling chip": f"{r['gemm_kernels_filling_chip']}/{r['gemm_kernels']}",
-                    "mem-bd": f"{r['memory_bound_share']:.0%}",
-                    "peak mem": si(r["peak_memory_bytes"], "B") + ("" if r["fits_in_memory"] else "!")}
-
-        print_table([pretty(r) for r in s["rows"]],
-                          title=f"{graphs[0].info.name} on {s['hardware']} ({s['precision']}): batch sweep")
-        output.console.print(
-            f"{s['hardware']}: throughput reaches {s['threshold']:.0%} of its best "
-            f"({si(s['best_throughput_per_s'] or 0)}/s at batch {s['best_batch']}) at batch "
-            f"[bold]{s['saturation_batch_throughput']}[/]; utilisation at batch {s['saturation_batch_utilization']}; "
-            f"{_fill_verdict(s)}", soft_wrap=True)
-
-
-def _fill_verdict(s: dict[str, Any]) -> str:
-    """When every GEMM kernel fills the chip, in words that also read right when it never does."""
-    if s["all_gemms_fill_chip_batch"] is not None:
-        return f"every GEMM kernel occupies all the chip's units from batch {s['all_gemms_fill_chip_batch']}"
-    if not any(r["gemm_kernels"] for r in s["rows"]):
-        return "the model has no GEMM kernel"
-    return (f"at no batch in the sweep (up to {max(s['batches'])}) does every GEMM kernel occupy all the "
-            "chip's units")
-
-
-def print_explanations(rows: list[dict[str, Any]]) -> None:
-    """Per row: what fits on chip and what streams over which link, and the energy split with each
-    figure's provenance (`engine.explain`)."""
-    for r in rows:
-        where = f"{r['hardware']} b{r['batch']} {r['precision']}"
-        if r.get("onchip"):
-            output.console.print(f"{where}: {r['onchip']}", soft_wrap=True, markup=False, highlight=False)
-        if r.get("energy_note"):
-            output.console.print(f"{where}: energy per batch {r['energy_note']}", soft_wrap=True, markup=False,
-                                 highlight=False)
-
-
-def _pretty_kernel(k: dict[str, Any]) -> dict[str, str]:
-    util = f"{k['utilization']:.0%}" if k["utilization"] is not None else f"- ({k['bound']})"
-    return {"#": str(k["index"]), "pattern": k["pattern"], "units": f"{k['units_allocated']}/{k['units_total']}",
-            "bound": k["bound"],
-            "par b·c·s": f"{k['parallelism_batch']}·{k['parallelism_channels']}·{k['parallelism_spatial']}",
-            "latency": fmt_time(k["latency_s"]), "util": util}
-
-
-def print_kernel_tables(rows: list[dict[str, Any]]) -> None:
-    """One table per chip x batch x precision: the `--kernels` view."""
-    for r in rows:
-        print_table([_pretty_kernel(k) for k in r.get("kernel_rows", [])],
-                    title=f"{r['model']} on {r['hardware']} ({r['precision']}, {r['runtime']}): kernels -- units "
-                          "allocated/total, parallelism batch·channels·spatial, util only for compute-bound kernels")
-
-
-def print_notes(rows: list[dict[str, Any]]) -> None:
-    """What each prediction assumed, and what its tier was validated at, once per distinct line."""
-    lines: dict[str, None] = {}
-    for r in rows:
-        for note in r.get("notes", []):
-            lines[f"{r['hardware']}: {note}"] = None
-        lines[f"{r['hardware']}: {r['tier_note']}"] = None
-    for line in lines:
-        output.console.print(line, soft_wrap=True, markup=False, highlight=False)
-
-
-# -- perfgraph map ----------------------------------------------------------------------------------------
-@cli.command("map")
-@click.argument("models", nargs=-1, required=True)
-@model_options(batch_list=True)
-@click.option("--hardware", "--hw", "hardware", required=True, metavar="CHIP[,CHIP...]",
-              help="Chips to map onto (ids, aliases or names; see `perfgraph hardware list`).")
-@click.option("--precision", default=None, metavar="P[,P...]",
-              help="fp32 | tf32 | fp16 | bf16 | int8, or a list [default: --dtype].")
-@click.option("--replace", is_flag=True,
-              help="Re-ingest the models first (this drops every overlay already stored on them).")
-@neo4j_options
-@click.option("--json", "as_json", is_flag=True, help="Print the per-overlay results as JSON.")
-@runtime_options
-def map_cmd(models, batch, dtype, input_shape, params, weights, tracer, hardware, precision, replace, uri, user,
-            password, database, home, as_json, runtime, conv_tf32, matmul_precision):
-    """Map MODELS onto chips and write the results into Neo4j as an overlay.
-
-    For every model and --batch, the model traced at that batch is ingested if it is not stored yet (its id
-    carries the batch: resnet18:b8:3x224x224:fp32); then, per chip and precision, one transaction MERGEs the
-    (:Hardware) node and writes (:Model)-[:MAPPED_TO]->(:Hardware) and one (:Subgraph)-[:MAPPED_TO]->
-    (:Hardware) per kernel, with batch, precision, runtime, tier, latency_s, energy_j, utilization, units
-    and bound (an eager mapping's per-op kernels are summed onto the stored kernel that holds each op).
-    Re-running replaces the overlay with the same (model, chip, batch, precision, runtime).
+    The same schema ships as `perfgraph/hardware/data/chip.schema.json`. With the YAML language server
+    (VS Code, Neovim, ...), put `# yaml-language-server: $schema=<path to chip.schema.json>` on a chip
+    file's first line. `perfgraph hardware validate` also checks what a schema cannot: a source for every
+    number.
 
     \b
     Examples:
-      perfgraph map resnet50 vit_b_16 --hardware h100,tpu-v4,kpu-t256 --batch 1,8,64 --precision bf16
-      perfgraph query best_chip --uri bolt://127.0.0.1:7687
-      perfgraph query critical_path -m resnet50:b8:3x224x224:fp32 -p weight=latency -p hardware=h100 --uri …
+      perfgraph hardware schema --out chip.schema.json
+      perfgraph hardware schema | python -m json.tool | head
     """
-    from perfgraph.engine.calibrated import profile_for
-    from perfgraph.engine.model_mapping import map_model
-    from perfgraph.engine.overlay import write_overlay
+    from perfgraph.hardware.schema import json_schema
 
-    chips = parse_chips(hardware)
-    precisions = parse_precisions(precision, dtype)
-    _check_supported(chips, precisions)
-    store = open_store(uri, user, password, database, home)
-    rows = []
-    try:
-        jobs = [(m, b) for m in models for b in (batch or (None,))]
-        with output.progress(len(jobs), "mapping") as advance:
-            for m, b in jobs:
-                advance(f"{m} b{b or ''}")
-                mg = build_graph(m, b, dtype, input_shape, params, weights, tracer)
-                state = store.ingest(mg, replace=replace)
-                for hw in chips:
-                    for p in precisions:
-                        mm = map_model(mg, hw, p, runtime=runtime, rules=rules_from(conv_tf32, matmul_precision),
-                                       profile=profile_for(hw))
-                        res = write_overlay(store, mm, hw)
-                        rows.append({"model": mg.info.id, "ingest": state, "hardware": hw.id, "batch": mm.batch,
-                                     "precision": mm.precision, "runtime": mm.runtime, "tier": mm.tier,
-                                     "overlay": res["result"],
-                                     "subgraphs": res["subgraphs"], "latency_s": mm.latency_sequential_s,
-                                     "throughput_per_s": mm.throughput_per_s,
-                                     "energy_per_inference_j": mm.energy_per_sample_j})
-    finally:
-        store.close()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if out_path is None:
+        sys.stdout.write(text)
     else:
-        print_table([{"model": r["model"], "model in store": r["ingest"], "chip": r["hardware"],
-                            "prec": r["precision"], "runtime": r["runtime"], "tier": r["tier"],
-                            "overlay": r["overlay"], "kernels": r["subgraphs"],
-                            "latency": fmt_time(r["latency_s"]), "inf/s": si(r["throughput_per_s"]),
-                            "energy/inf": fmt_energy(r["energy_per_inference_j"])} for r in rows],
-                          title=f"{len(rows)} overlays in {store.uri}")
+        out_path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out_path}", err=True)

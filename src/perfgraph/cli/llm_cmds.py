@@ -7,11 +7,13 @@ import json
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import BatchList, cli
+from perfgraph.cli.group import cli
+from perfgraph.cli.options import BatchList
+from perfgraph.vocab import Dtype, Phase, Precision, Scheme, choices
 from perfgraph.cli.options import runtime_options
 from perfgraph.cli.graph_cmds import neo4j_options, open_store
 
-SCHEME_CHOICE = click.Choice(["fp32", "fp16", "bf16", "int8", "w8a16", "w4a16"], case_sensitive=False)
+SCHEME_CHOICE = click.Choice(choices(Scheme), case_sensitive=False)
 SCHEME_HELP = ("Storage and compute: fp32 | fp16 | bf16 | int8 (W8A8) | w8a16 / w4a16 (weight-only int8 / "
                "int4, bf16 compute).")
 
@@ -58,7 +60,7 @@ def llm_group() -> None:
 def phase_summary(model, phase, batch, prompt_len, context, params, cache, top, as_json) -> None:
     """Print the cost summary of one traced phase (what `analyze --phase` shows)."""
     from perfgraph import llm
-    from perfgraph.analysis import summarize
+    from perfgraph.pipeline import summarize
 
     with output.status(f"tracing the {phase} of {model}"):
         mg = llm.phase_graph(model, phase, batch=batch, prompt_len=prompt_len, context=context,
@@ -97,7 +99,7 @@ def analyze_phase(model, phase, batches, params, context, hardware, top, as_json
 def phase_options(f):
     """--phase, --batch, --prompt, --context, --cache and -p: what chooses one traced phase of a decoder."""
     for opt in reversed([
-        click.option("--phase", type=click.Choice(["prefill", "decode"]), default="decode", show_default=True),
+        click.option("--phase", type=click.Choice(choices(Phase)), default=Phase.DECODE.value, show_default=True),
         click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1),
                      help="Concurrent sequences."),
         click.option("--prompt", "prompt_len", default=512, show_default=True, type=click.IntRange(min=1),
@@ -232,7 +234,7 @@ def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, t
 @click.option("--batch", "-b", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--seq-len", default=2048, show_default=True, type=click.IntRange(min=1))
 @click.option("--precision", "scheme", default="bf16", show_default=True,
-              type=click.Choice(["fp32", "fp16", "bf16"], case_sensitive=False))
+              type=click.Choice(choices(Dtype), case_sensitive=False))
 @click.option("--measured-step-time", type=float, default=None, metavar="SECONDS",
               help="A measured step time: report the MFU it implies.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
@@ -282,7 +284,7 @@ def train_cmd(model, hardware, batch, seq_len, scheme, measured_step_time, param
 @click.option("--hardware", "--hw", "hardware", default=None, metavar="CHIP[,CHIP...]",
               help="Also map the phase onto these chips and store the overlay (what `perfgraph map` does).")
 @click.option("--precision", default="bf16", show_default=True,
-              type=click.Choice(["fp32", "fp16", "bf16", "int8"], case_sensitive=False))
+              type=click.Choice(choices(Precision), case_sensitive=False))
 @click.option("--replace", is_flag=True, help="Re-ingest the phase (drops its overlays and its link first).")
 @neo4j_options
 @runtime_options

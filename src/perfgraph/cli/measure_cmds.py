@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import cli
+from perfgraph.cli.group import cli
+from perfgraph.vocab import Dtype, choices
 
 NOISY_OTHER_CPU = 0.15  # other processes took more than this share of the CPUs: figures are suspect
 
@@ -33,19 +34,27 @@ def _ms(s: float) -> str:
     return f"{s * 1e3:.3f}" if s < 0.01 else f"{s * 1e3:.2f}" if s < 1 else f"{s * 1e3:.0f}"
 
 
+# Models whose predicted latency each calibration round is asked for: how much two calibrations would
+# disagree. Reported only, never fitted to.
+SPREAD_MODELS = ("resnet18", "mobilenet_v2", "efficientnet_b0", "vit_b_16")
+
 @cli.command()
 @click.option("--threads", "-t", type=click.IntRange(min=1), default=None,
               help="Threads (torch.set_num_threads) [default: physical cores].")
 @click.option("--dtype", "dtypes", default="fp32", show_default=True, metavar="LIST",
               help="Comma-separated: fp32,bf16 (bf16 only where the CPU has avx512_bf16 / amx_bf16).")
 @click.option("--quick", is_flag=True, help="A small grid (under 30 s): for tests and a first look.")
+@click.option("--rounds", type=click.IntRange(min=1), default=None,
+              help="Time the whole grid this many times in interleaved rounds and keep each case's lower median; "
+                   "reports how far the rounds' tables alone disagree on the reference models "
+                   f"({', '.join(SPREAD_MODELS)}) [default: 2, --quick 1].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto: the GPU when torch sees CUDA, else the CPU.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Where to write the profile [default: $PERFGRAPH_HOME/calibration/local-<threads>t.json, "
                    "PERFGRAPH_HOME defaulting to ~/.perfgraph].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def calibrate(threads, dtypes, quick, device, out_path, as_json):
+def calibrate(threads, dtypes, quick, rounds, device, out_path, as_json):
     """Microbenchmark this machine and store a calibration profile for `perfgraph validate`.
 
     Times GEMMs, convolutions (dense, grouped, depthwise), elementwise ops, norms, reductions, pooling,
@@ -70,8 +79,16 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
         threads = _default_threads()
     notes: list[str] = []
     t0 = time.perf_counter()
+    rounds = rounds or (1 if quick else 2)
+    reference = {}
+    if rounds > 1:
+        from perfgraph import pipeline
+
+        with output.status("tracing the reference models"):
+            reference = {name: pipeline.analyze(pipeline.ModelSpec(name, dtype=dts[0])) for name in SPREAD_MODELS}
     profile = run_calibration(threads=threads, dtypes=dts, quick=quick, device=device,
-                              progress=lambda total: output.progress(total, "calibrating"), notes=notes)
+                              progress=lambda total: output.progress(total, "calibrating"), notes=notes,
+                              rounds=rounds, reference=reference)
     kind = profile.device.get("kind", "cpu")
     path = Path(out_path) if out_path else default_profile_path(threads, kind, str(profile.device.get("name", "")))
     profile.save(path)
@@ -111,6 +128,8 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
         {"what": "samples set aside", "value": f"{profile.noise.get('samples_rejected', 0)} of "
                                                f"{profile.noise.get('samples', 0)} (another process had our CPU); "
                                                f"{profile.noise.get('disturbed_timings', 0)} timings disturbed throughout"},
+        *([{"what": "round spread", "value": _calibration_rounds_line(profile.noise["rounds"])}]
+          if profile.noise.get("rounds") else []),
         {"what": "took", "value": f"{summary['seconds']:.1f} s"},
         {"what": "profile", "value": str(path)},
     ], title="calibration")
@@ -124,6 +143,16 @@ def calibrate(threads, dtypes, quick, device, out_path, as_json):
                                                      and profile.noise["other_cpu_share"] > NOISY_OTHER_CPU):
         output.console.print("[yellow]warning:[/] other processes were busy while calibrating; "
                              "run again on a quiet machine for trustworthy numbers")
+
+
+def _calibration_rounds_line(spread: dict) -> str:
+    """'2 rounds: per case x1.04 median (p90 x1.12); predicted resnet18 x1.02, ... (max x1.05)'."""
+    text = (f"{spread['rounds']} rounds: per case x{spread['case_spread_median']:.2f} median "
+            f"(p90 x{spread['case_spread_p90']:.2f})")
+    if spread.get("predicted"):
+        text += "; predicted " + ", ".join(f"{k} x{v['spread']:.3f}" for k, v in spread["predicted"].items())
+        text += f" (max x{spread['predicted_spread_max']:.3f}; two calibrations disagree about this much)"
+    return text
 
 
 def _faults_line(rows) -> str:
@@ -185,17 +214,21 @@ def _parse_batches(text: str) -> list[int]:
 @click.option("--rounds", default=1, show_default=True, type=click.IntRange(min=1),
               help="Measure every row this many times, in rounds over all rows; a row's latency is the median "
                    "of its rounds (on a shared host one pass catches one phase of its speed: use 6).")
-@click.option("--dtype", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16"]))
+@click.option("--dtype", default=Dtype.FP32.value, show_default=True, type=click.Choice(choices(Dtype)),
+              help="Tensor dtype; the profile needs a table for it (`perfgraph calibrate --dtype`).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Model parameter, repeatable.")
 @click.option("--input-shape", default=None, metavar="N,C,H,W", help="Input shape (user models).")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None,
               help="Calibration profile [default: the one for this thread count, or this GPU's].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto: the GPU when torch sees CUDA, else the CPU.")
+@click.option("--correct-drift", is_flag=True,
+              help="Scale each prediction by how much slower (or faster) the profile's anchor microbenchmarks run "
+                   "now than at calibration (their median ratio), so the profile's host phase drops out.")
 @click.option("--json", "as_json", is_flag=True, help="Rows and summary as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Rows as CSV.")
 def validate(models, batches, threads, runs, warmup, rounds, dtype, params, input_shape, profile_path, device,
-             as_json, as_csv):
+             correct_drift, as_json, as_csv):
     """Measure MODELS' real eager latency here and compare with the calibrated prediction.
 
     Each model is built with weights=None on the CPU, run under inference_mode at a fixed thread count
@@ -234,6 +267,9 @@ def validate(models, batches, threads, runs, warmup, rounds, dtype, params, inpu
     if profile.device.get("kind") == "cpu" and profile.device.get("threads") not in (None, threads):
         raise click.UsageError(f"{path} was calibrated with {profile.device.get('threads')} threads, "
                                f"not {threads}: pass --threads {profile.device.get('threads')} or calibrate again")
+    if dtype not in profile.dtypes:
+        raise click.UsageError(f"{path} has no {dtype} table (it has {', '.join(profile.dtypes) or 'none'}): "
+                               f"run `perfgraph calibrate --dtype {dtype}` first")
     device = "cuda" if profile.device.get("kind") == "cuda" else "cpu"
     pp = parse_params(params)
     shape = None if input_shape is None else parse_shape(input_shape)
@@ -244,7 +280,7 @@ def validate(models, batches, threads, runs, warmup, rounds, dtype, params, inpu
         for m, b in jobs:
             advance(f"{m} batch {b}" + (f", round 1/{rounds}" if rounds > 1 else ""))
             rows.append(validate_one(m, profile, batch=b, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
-                                     input_shape=shape, params=pp, device=device))
+                                     input_shape=shape, params=pp, device=device, correct_drift=correct_drift))
         for r in range(2, rounds + 1):
             for i, (m, b) in enumerate(jobs):
                 advance(f"{m} batch {b}, round {r}/{rounds}")
@@ -254,6 +290,7 @@ def validate(models, batches, threads, runs, warmup, rounds, dtype, params, inpu
     summary = error_summary([r.error for r in rows])
     shares = [r.other_cpu_share for r in rows if not math.isnan(r.other_cpu_share)]
     conditions = {"threads": threads, "runs": runs, "warmup": warmup, "rounds": rounds, "profile": str(path),
+                  "correct_drift": correct_drift,
                   "profile_created": profile.created, "profile_quick": profile.quick,
                   "max_other_cpu_share": max(shares) if shares else float("nan"),
                   "median_noise": sorted(r.noise for r in rows)[len(rows) // 2],

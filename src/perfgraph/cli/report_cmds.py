@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import cli, model_options
-from perfgraph.cli.options import rules_from, runtime_options
+from perfgraph import pipeline
+from perfgraph.cli.group import cli
+from perfgraph.cli.options import model_options, rules_from, runtime_options
+from perfgraph.vocab import Precision, choices
 
 
 def _default_name(model: str, suffix: str) -> str:
@@ -24,16 +26,14 @@ def _default_name(model: str, suffix: str) -> str:
 @click.option("--hardware", "--hw", "-H", "hardware", default=None, metavar="CHIP[,CHIP...]",
               help="Chips to map onto (ids, aliases or names; comma-separated or repeated). Without it the "
                    "report has no roofline.", multiple=True)
-@click.option("--precision", default=None, type=click.Choice(["fp32", "tf32", "fp16", "bf16", "int8"],
-                                                              case_sensitive=False),
+@click.option("--precision", default=None, type=click.Choice(choices(Precision), case_sensitive=False),
               help="Precision of the mapping [default: --dtype].")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="HTML file to write [default: MODEL-report.html in the current directory].")
 @click.option("--png-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the plots as PNG files into this directory.")
 @runtime_options
-def report(model, batch, dtype, input_shape, params, weights, tracer, hardware, precision, out, png_dir, runtime,
-           conv_tf32, matmul_precision):
+def report(model, model_opts, hardware, precision, out, png_dir, runtime, conv_tf32, matmul_precision):
     """Write a self-contained HTML report for MODEL: summary, per-chip latency and energy, a roofline per
     chip with every kernel on it, the kernel DAG by stage with its critical path, and the kernel table.
 
@@ -43,17 +43,14 @@ def report(model, batch, dtype, input_shape, params, weights, tracer, hardware, 
       perfgraph report vit_b_16 --batch 8 --dtype bf16 -H h100-sxm -H tpu-v5e --out vit.html
       perfgraph report hf:gpt2 -p seq_len=256 -H a100 --png-dir plots/
     """
-    from perfgraph.api import _chip_list, _load_chips, analyze
-    from perfgraph.ingest.sources import parse_params, parse_shape
+    from perfgraph.api import analyze
     from perfgraph.report import write_report
 
-    chips = _chip_list(hardware)
-    _load_chips(chips)  # an unknown chip or a broken spec file fails before tracing
+    spec = model_opts.spec(model)
+    chips = pipeline.chips(hardware)  # an unknown chip or a broken spec file fails before tracing
     out = out or Path(_default_name(model, "-report.html"))
     with output.status(f"tracing {model}"):
-        rep = analyze(model, batch=batch, dtype=dtype.lower(),
-                      input_shape=None if input_shape is None else parse_shape(input_shape), params=parse_params(params), hardware=chips or None,
-                      precision=precision.lower() if precision else None, weights=weights, tracer=tracer,
+        rep = analyze(spec, hardware=chips or None, precision=precision.lower() if precision else None,
                       runtime=runtime, rules=rules_from(conv_tf32, matmul_precision))
     with output.status("plotting"):
         written = write_report(rep, str(out), str(png_dir) if png_dir else None)
@@ -72,7 +69,7 @@ def report(model, batch, dtype, input_shape, params, weights, tracer, hardware, 
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write [default: standard output].")
 @click.option("--force", is_flag=True, help="Draw (mermaid/dot) even above 300 nodes.")
-def export_cmd(model, batch, dtype, input_shape, params, weights, tracer, fmt, level, out, force):
+def export_cmd(model, model_opts, fmt, level, out, force):
     """Export MODEL's kernel graph (or op graph) as GraphML, JSON, Mermaid or Graphviz dot.
 
     GraphML and JSON carry every property of the graph schema (lists as JSON strings in GraphML);
@@ -85,11 +82,11 @@ def export_cmd(model, batch, dtype, input_shape, params, weights, tracer, fmt, l
       perfgraph export resnet18 --format mermaid > resnet18.mmd
       perfgraph export resnet18 --format dot | dot -Tsvg > resnet18.svg
     """
-    from perfgraph.cli.main import build_graph
     from perfgraph.export import export
 
+    spec = model_opts.spec(model)
     with output.status(f"tracing {model}"):
-        mg = build_graph(model, batch, dtype, input_shape, params, weights, tracer)
+        mg = pipeline.analyze(spec)
     text = export(mg, fmt, level, force)
     if out is None:
         sys.stdout.write(text)

@@ -10,9 +10,11 @@ import sys
 import click
 
 from perfgraph.cli import output
-from perfgraph.cli.main import cli, no_cache_option
+from perfgraph.cli.group import cli
+from perfgraph.cli.options import no_cache_option
 from perfgraph.cli.options import RUNTIME_HELP
 from perfgraph.engine.runtime import RUNTIMES
+from perfgraph.vocab import Dtype, Precision, Tracer, choices
 
 
 @contextlib.contextmanager
@@ -94,13 +96,13 @@ def _split(values: tuple[str, ...]) -> list[str]:
               help="Batch sizes to sweep.")
 @click.option("--hardware", "-H", multiple=True, metavar="CHIP[,CHIP...]",
               help="Chips to predict latency on (hardware ids, e.g. h100-sxm,tpu-v4); repeatable.")
-@click.option("--precision", default=None, type=click.Choice(["fp32", "tf32", "fp16", "bf16", "int8"]),
+@click.option("--precision", default=None, type=click.Choice(choices(Precision)),
               help="Precision the chips compute in [default: --dtype].")
-@click.option("--dtype", default="fp32", show_default=True, type=click.Choice(["fp32", "fp16", "bf16"]),
+@click.option("--dtype", default=Dtype.FP32.value, show_default=True, type=click.Choice(choices(Dtype)),
               help="Tensor dtype of the traced model.")
 @click.option("--input-shape", default=None, metavar="N,C,H,W", help="Input shape (user models; batch from --batch).")
 @click.option("--weights", default=None, help="torchvision weights whose eval size to use.")
-@click.option("--tracer", type=click.Choice(["auto", "meta", "real"]), default="auto", show_default=True,
+@click.option("--tracer", type=click.Choice(choices(Tracer)), default=Tracer.AUTO.value, show_default=True,
               help="meta: fake tensors; real: CPU tensors; auto: meta, then real.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
               help="Points analysed at once, each in its own process.")

@@ -189,10 +189,7 @@ def anchor_op(sg: Subgraph, ops: Sequence[Op]) -> Op | None:
 
 
 def _prod(xs: Iterable[int]) -> int:
-    p = 1
-    for x in xs:
-        p *= int(x)
-    return p
+    return math.prod(int(x) for x in xs)
 
 
 def gemm_shape(op: Op) -> GemmShape:

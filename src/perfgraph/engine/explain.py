@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfgraph.hardware.spec import SOURCE_PREFIXES, HardwareSpec
+from perfgraph.hardware.sources import SOURCE_PREFIXES
+from perfgraph.hardware.spec import HardwareSpec
 
 
 def provenance(source: str | None) -> str:

@@ -106,22 +106,6 @@ class ModelMapping:
         """'host' or 'device' for an eager run (the two-queue timeline), '' otherwise."""
         return str(self.timeline.get("bound", ""))
 
-    def properties(self) -> dict[str, Any]:
-        """Flat properties for a (:Model)-[:MAPPED_TO]->(:Hardware) relationship (no nulls: an unvalidated
-        tier has no `expected_error` property)."""
-        props = {
-            "batch": self.batch, "precision": self.precision, "latency_s": self.latency_sequential_s,
-            "latency_concurrent_s": self.latency_concurrent_s, "critical_path_s": self.latency_critical_path_s,
-            "energy_j": self.energy_per_batch_j, "energy_per_sample_j": self.energy_per_sample_j,
-            "throughput": self.throughput_per_s, "throughput_concurrent": self.throughput_concurrent_per_s,
-            "peak_memory_bytes": self.peak_memory_bytes, "fits_in_memory": self.fits_in_memory,
-            "utilization": self.achieved_fraction_of_peak, "flops": self.total_flops,
-            "memory_bound_kernels": self.bound_counts.get("memory", 0), "kernels": len(self.kernels),
-            "runtime": self.runtime, "tier": self.tier,
-            "expected_error": self.expected_error.get("median_abs_error"), "bound_by": self.bound_by,
-        }
-        return {k: v for k, v in props.items() if v is not None}
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

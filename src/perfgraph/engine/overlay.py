@@ -16,9 +16,11 @@ read it.
                 memory_capacity_bytes, status, peak_fp32, peak_bf16, ...})            MERGEd by id
     (:Subgraph)-[:MAPPED_TO {batch, precision, latency_s, energy_j, utilization, units, bound,
                              compute_time_s, memory_time_s, overhead_s, padding_waste}]->(:Hardware)
-    (:Model)-[:MAPPED_TO {batch, precision, latency_s, latency_concurrent_s, critical_path_s, energy_j,
-                          energy_per_sample_j, throughput, throughput_concurrent, peak_memory_bytes,
-                          fits_in_memory, utilization, flops, kernels, memory_bound_kernels}]->(:Hardware)
+    (:Model)-[:MAPPED_TO {the scalar fields of engine.mapping_row.MappingRow: batch, precision, runtime,
+                          tier, expected_error, latency_s, latency_concurrent_s, latency_critical_path_s,
+                          throughput_per_s, throughput_concurrent_per_s, energy_per_batch_j,
+                          energy_per_inference_j, utilization, peak_memory_bytes, fits_in_memory, flops,
+                          kernels, memory_bound_kernels, bound_by}]->(:Hardware)
 
 Nothing here imports torch or the Neo4j driver: the store is passed in.
 """
@@ -30,9 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from perfgraph.engine.common import KernelMapping
-from perfgraph.engine.explain import energy_line, onchip_line
+from perfgraph.engine.mapping_row import MappingRow
 from perfgraph.engine.model_mapping import ModelMapping, map_model
-from perfgraph.engine.tiers import ExpectedError
 from perfgraph.graph import ModelGraph
 from perfgraph.hardware.spec import HardwareSpec
 
@@ -154,39 +155,12 @@ def overlay_kernels(mm: ModelMapping) -> list[KernelMapping]:
     return out
 
 
-def model_row(mm: ModelMapping) -> dict[str, Any]:
-    return dict(mm.properties())
+def model_row(mm: ModelMapping, hw: HardwareSpec) -> dict[str, Any]:
+    """The model-level relationship's properties: the `MappingRow` vocabulary, scalars only, no nulls."""
+    return MappingRow.of(mm, hw).neo4j_properties()
 
 
 def write_overlay(store, mm: ModelMapping, hw: HardwareSpec) -> dict[str, Any]:
     """Write one entry with `store.write_overlay` (one managed transaction; replaces the same key)."""
     return store.write_overlay(mm.model_id, hardware_properties(hw), int(mm.batch), mm.precision,
-                               subgraph_rows(mm), model_row(mm), runtime=mm.runtime)
-
-
-# -- what the comparison table and the CLI print -------------------------------------------------------
-def comparison_row(mm: ModelMapping, hw: HardwareSpec) -> dict[str, Any]:
-    """One chip x batch row of `perfgraph analyze --hardware`."""
-    kernels = len(mm.kernels)
-    mem = mm.bound_counts.get("memory", 0)
-    return {
-        "hardware": hw.id, "kind": hw.kind, "batch": mm.batch, "precision": mm.precision,
-        "precision_used": hw.resolve_precision(mm.precision),
-        "latency_s": mm.latency_sequential_s, "latency_concurrent_s": mm.latency_concurrent_s,
-        "critical_path_s": mm.latency_critical_path_s,
-        "throughput_per_s": mm.throughput_per_s, "throughput_concurrent_per_s": mm.throughput_concurrent_per_s,
-        "energy_per_inference_j": mm.energy_per_sample_j, "utilization": mm.achieved_fraction_of_peak,
-        "peak_memory_bytes": mm.peak_memory_bytes, "fits_in_memory": mm.fits_in_memory,
-        "kernels": kernels, "memory_bound_kernels": mem,
-        "memory_bound_share": mem / kernels if kernels else 0.0,
-        "bound_counts": dict(sorted(mm.bound_counts.items())),
-        "runtime": mm.runtime, "tier": mm.tier,
-        "expected_error": mm.expected_error.get("median_abs_error"),
-        "tier_note": ExpectedError(**mm.expected_error).describe() if mm.expected_error else "",
-        "bound_by": mm.bound_by, "timeline": dict(mm.timeline), "notes": list(mm.notes),
-        "fits_on_chip": mm.placement.get("fits_on_chip"), "streamed_bytes": mm.placement.get("streamed_bytes"),
-        "stream_level": mm.placement.get("stream_level"), "placement": dict(mm.placement),
-        "onchip": onchip_line(mm.placement, mm.batch) if mm.placement else "",
-        "energy_split": dict(mm.energy_split),
-        "energy_note": energy_line(mm.energy_split) if mm.energy_split else "",
-    }
+                               subgraph_rows(mm), model_row(mm, hw), runtime=mm.runtime)

@@ -24,24 +24,14 @@ fp32 (``torch.get_float32_matmul_precision()`` defaults to ``"highest"``; ``"hig
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Sequence
 
 from perfgraph.graph import ModelGraph, Op
+from perfgraph.vocab import Runtime, choices, parse
 
 
-class Runtime(str, Enum):
-    EAGER = "eager"
-    COMPILED = "compiled"
-    GRAPH = "graph"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-RUNTIMES = tuple(r.value for r in Runtime)
+RUNTIMES = choices(Runtime)
 DEFAULT_RUNTIME = Runtime.EAGER
 # Chips programmed through a whole-graph compiler: no eager mode and no host dispatch per op.
 WHOLE_GRAPH_KINDS = ("TPU", "KPU")
@@ -107,14 +97,7 @@ def parse_runtime(value: "str | Runtime | None") -> Runtime:
     Raises:
         ValueError: an unknown name, with the known ones.
     """
-    if value is None:
-        return DEFAULT_RUNTIME
-    if isinstance(value, Runtime):
-        return value
-    try:
-        return Runtime(str(value).strip().lower())
-    except ValueError:
-        raise ValueError(f"unknown runtime {value!r}; choose from {', '.join(RUNTIMES)}") from None
+    return DEFAULT_RUNTIME if value is None else parse(Runtime, value, "runtime")
 
 
 def effective_runtime(runtime: "str | Runtime | None", hw) -> tuple[Runtime, str]:
@@ -140,10 +123,7 @@ def eager_graph(mg: ModelGraph) -> ModelGraph:
     Returns a new ModelGraph sharing the ops and values; `mg` is not changed."""
     from perfgraph.ingest.partition import partition
 
-    out = copy.copy(mg)
-    out.info = copy.copy(mg.info)
-    out.subgraphs, out.subgraph_edges = [], []
-    return partition(out, fuse=False)
+    return partition(mg, fuse=False)
 
 
 @dataclass

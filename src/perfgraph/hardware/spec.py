@@ -1,124 +1,32 @@
-"""Hardware specifications: one YAML file per chip, every number with its source.
-
-A spec file (see ``hardware/data/*.yaml``) is a mapping::
-
-    id: h100-sxm                      # lowercase slug; `get()` also matches aliases and the name
-    name: NVIDIA H100 SXM5 80GB
-    kind: GPU                         # CPU | GPU | TPU | KPU
-    vendor: NVIDIA
-    aliases: [h100, h100-sxm5]
-    status: released                  # released | planned (KPU configurations)
-    peak_flops:                       # DENSE FLOP/s per precision (int8 in OP/s), never sparsity figures
-      fp32: 66.9e12
-      fp16: 989.4e12
-      source: "NVIDIA H100 datasheet ..."
-    vector_flops: {fp32: 66.9e12, source: ...}   # optional: non-matrix (CUDA core / SIMD / VPU) rate
-    achievable_fraction:              # optional: measured fraction of the dense peak that large GEMMs
-      bf16: 0.803                     # sustain (best-shape matmul benchmarks); used by the GPU GEMM rule;
-      source: ...                     # a precision not listed runs at the full peak
-    precision_fallback: {fp32: bf16}  # optional: precision -> precision the chip computes it in
-    clock_ghz: {base: 1.59, boost: 1.98, source: ...}
-    compute_units:
-      type: SM                        # SM | core | MXU | tile
-      count: 132
-      source: ...
-      gpu: {warp_size: 32, max_threads_per_sm: 2048, ..., source: ...}   # or cpu: / tpu: / kpu:
-      #   gpu may give l2_bytes_per_clk_per_sm: the L2 -> SM load bandwidth of one SM (the GPU memory rule)
-    memory:                           # fastest first; exactly the levels the mapping rules may use
-      - {name: L2, kind: cache, scope: shared, capacity_bytes: 52428800, source: ...}
-      - {name: HBM3, kind: dram, scope: shared, capacity_bytes: 80e9,
-         bandwidth_bytes_per_s: 3.35e12, energy_pj_per_byte: 31.2, source: ..., sources: {...}}
-    power:
-      tdp_w: 700
-      static_w: 150                   # optional; default 25 % of TDP (stated assumption)
-      default_mode: MAXN              # optional
-      modes: {15W: {tdp_w: 15, units: 4, clock_ghz: 0.42, peak_flops: {...}, source: ...}}
-      source: ...
-    energy: {pj_per_flop: {fp16: 0.4, source: ...}}   # optional; derived from TDP when absent
-    overhead: {launch_s: 5.0e-6, source: ...}
-    interconnect:                     # optional: the chip-to-chip link of tensor / pipeline parallelism
-      name: NVLink 4                  # (engine.collective); bandwidth per direction, per chip; latency
-      bandwidth_bytes_per_s: 450e9    # per ring step
-      latency_s: 0.47e-6
-      source: ...
-
-**Sources.** Every number must carry a source.  Inside any mapping, a ``source:`` string covers every
-numeric field of that mapping (numbers and lists of numbers), and ``sources: {field: "..."}`` covers (or
-overrides) single fields — a ``sources`` entry naming a nested mapping covers every number inside it.
-Otherwise nested mappings do not inherit: each carries its own ``source``.  A source is a citation
-(datasheet, whitepaper, vendor page URL or document title), or a string starting with ``derived:`` (with
-the formula), ``estimate:`` / ``assumption:`` (with the reasoning), ``detected:`` (local machine) or
-``calibrated:`` (measured).  ``validate()`` reports every number without one.
-
-**Units.** FLOP/s, bytes, bytes/s, watts, seconds, GHz.  Per-unit memory levels give the capacity of one
-unit's slice; ``bandwidth_bytes_per_s`` is always the aggregate over the whole chip.
+"""`HardwareSpec`: one validated chip, built from a chip file (`hardware.schema`) or a mapping.
 
 **Derived at load.** ``static_w`` (25 % of TDP when not given) and ``pj_per_flop`` per precision (when
 not given): ``(tdp_w - static_w - dram_bandwidth * dram_pJ/B) / peak(precision)`` with the compute budget
-floored at 25 % of the dynamic power — the energy of one operation when the chip runs at its power limit
+floored at 25 % of the dynamic power -- the energy of one operation when the chip runs at its power limit
 with the memory system saturated, an upper-bound style estimate.  The formula and its numbers are stored
 as that value's source.
 
-User files: ``$PERFGRAPH_HARDWARE_PATH`` (``os.pathsep``-separated directories) and
-``~/.config/perfgraph/hardware`` (or ``$XDG_CONFIG_HOME/perfgraph/hardware``); a user file with the id of
-a packaged one replaces it.  The special name ``local`` detects the machine this runs on
-(`perfgraph.hardware.local`).
+Finding chips by name (`get`, `load_all`, `load_file`) is `hardware.registry`; this module still answers
+those names for the callers that import them from here.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
-import math
-import os
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-import yaml
+from perfgraph.hardware.schema import (  # noqa: F401 (KINDS, LEVEL_KINDS, SCOPES, validate: re-exports)
+    KINDS, LEVEL_KINDS, MAIN_LEVEL_KINDS, PRECISIONS, SCOPES, UNIT_DETAIL_KEY, parse_chip, validate,
+)
+from perfgraph.hardware.sources import SOURCE_PREFIXES, collect_sources, is_num, is_num_list  # noqa: F401
 
-KINDS = ("CPU", "GPU", "TPU", "KPU")
-PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8")
-LEVEL_KINDS = ("register", "sram", "cache", "dram", "host")
-MAIN_LEVEL_KINDS = ("dram", "host")
-SCOPES = ("per_unit", "shared")
-UNIT_DETAIL_KEY = {"CPU": "cpu", "GPU": "gpu", "TPU": "tpu", "KPU": "kpu"}
-REQUIRED_UNIT_DETAILS = {
-    "GPU": ("warp_size", "max_threads_per_sm", "max_warps_per_sm", "max_blocks_per_sm"),
-    "CPU": ("simd_width_bits",),
-    "TPU": ("mxu_dims",),
-    "KPU": ("pe_array",),
-}
-
-# Plausibility limits: one chip, dense figures.
-MAX_PEAK_FLOPS = 10e15  # 10 PFLOP/s dense
-MAX_MAIN_MEMORY_BW = 10e12  # 10 TB/s for the device memory of one chip
-MAX_ONCHIP_BW = 1000e12  # aggregate SRAM/register bandwidth
-MAX_CLOCK_GHZ = 6.5
-MAX_TDP_W = 2000.0
-MAX_CAPACITY_BYTES = 2e12
-MAX_LAUNCH_S = 1e-2
-MAX_PJ = 1000.0
+# The registry's names, answered lazily (`__getattr__`) for callers that import them from here: the
+# registry builds on this module, so importing it here at the top would be a cycle.
+_REGISTRY = ("get", "load_all", "load_file", "list_ids", "packaged_dir", "user_dirs")
 
 DEFAULT_STATIC_FRACTION = 0.25
 MIN_COMPUTE_BUDGET_FRACTION = 0.25
-
-TOP_KEYS = {
-    "id", "name", "kind", "vendor", "aliases", "status", "notes", "peak_flops", "vector_flops",
-    "achievable_fraction", "precision_fallback", "clock_ghz", "compute_units", "memory", "power", "energy", "overhead",
-    "source", "sources", "calibration", "interconnect",
-}
-INTERCONNECT_KEYS = {"name", "bandwidth_bytes_per_s", "latency_s", "source", "sources"}
-MAX_LINK_BW = 10e12  # per direction, one chip
-MAX_LINK_LATENCY_S = 1e-3
-MODE_KEYS = {
-    "tdp_w", "static_w", "clock_ghz", "units", "peak_flops", "vector_flops", "dram_bandwidth_bytes_per_s",
-    "cpu_cores_online", "cpu_clock_ghz", "notes", "source", "sources",
-}
-SOURCE_PREFIXES = ("derived:", "estimate:", "assumption:", "detected:", "calibrated:")
-
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(@[a-z0-9._-]+)?$")  # "@mode" only on derived specs
 
 
 class HardwareSpecError(ValueError):
@@ -136,325 +44,6 @@ class PrecisionNotSupportedError(ValueError):
     """The chip has no peak for that precision and no documented fallback."""
 
 
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _is_num_list(x: Any) -> bool:
-    return isinstance(x, list) and len(x) > 0 and all(_is_num(v) for v in x)
-
-
-# ----------------------------------------------------------------------------------------------- validate
-
-
-def _check_sources(node: Any, path: str, errors: list[str]) -> None:
-    """Every number (or list of numbers) needs its mapping's `source` or a `sources` entry."""
-    if isinstance(node, dict):
-        default = node.get("source")
-        per = node.get("sources")
-        if per is not None and not isinstance(per, dict):
-            errors.append(f"{path or '<top>'}.sources must be a mapping of field -> source")
-            per = {}
-        per = per or {}
-        if default is not None and not (isinstance(default, str) and default.strip()):
-            errors.append(f"{path or '<top>'}.source must be a non-empty string")
-        for key in per:
-            if key not in node:
-                errors.append(f"{path + '.' if path else ''}sources.{key} names no field of this mapping")
-        for key, value in node.items():
-            if key in ("source", "sources") or (not path and key == "calibration"):
-                continue  # the calibration section's schema requires a source per mode (hardware.microbench)
-            p = f"{path}.{key}" if path else str(key)
-            if _is_num(value) or _is_num_list(value):
-                src = per.get(key, default)
-                if not (isinstance(src, str) and src.strip()):
-                    errors.append(f"{p}: number without a source")
-            elif isinstance(value, (dict, list)):
-                src = per.get(key)
-                if isinstance(src, str) and src.strip():
-                    continue  # a `sources` entry naming a nested mapping covers every number inside it
-                _check_sources(value, p, errors)
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            label = item.get("name", i) if isinstance(item, dict) else i
-            _check_sources(item, f"{path}[{label}]", errors)
-
-
-def _check_numbers(node: Any, path: str, errors: list[str]) -> None:
-    """No negative, NaN or infinite number anywhere."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            _check_numbers(value, f"{path}.{key}" if path else str(key), errors)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            _check_numbers(value, f"{path}[{i}]", errors)
-    elif _is_num(node):
-        if isinstance(node, float) and not math.isfinite(node):
-            errors.append(f"{path}: {node} is not a finite number")
-        elif node < 0:
-            errors.append(f"{path}: negative value {node}")
-
-
-def _check_precision_map(d: Any, path: str, errors: list[str], required: bool, limit: float) -> None:
-    if d is None:
-        if required:
-            errors.append(f"missing field: {path}")
-        return
-    if not isinstance(d, dict):
-        errors.append(f"{path} must be a mapping of precision -> FLOP/s")
-        return
-    found = 0
-    for key, value in d.items():
-        if key in ("source", "sources"):
-            continue
-        if key not in PRECISIONS:
-            errors.append(f"{path}.{key}: unknown precision {key!r} (known: {', '.join(PRECISIONS)})")
-            continue
-        if not _is_num(value):
-            errors.append(f"{path}.{key}: expected a number, got {value!r}")
-            continue
-        found += 1
-        if value <= 0:
-            errors.append(f"{path}.{key}: must be > 0")
-        elif value > limit:
-            errors.append(f"{path}.{key}: implausible {value:.3g} FLOP/s (> {limit:.0e} dense for one chip)")
-    if required and found == 0:
-        errors.append(f"{path}: no precision given")
-
-
-def _check_fractions(d: Any, path: str, errors: list[str]) -> None:
-    """An optional mapping precision -> fraction in (0, 1] (e.g. `achievable_fraction`)."""
-    if d is None:
-        return
-    if not isinstance(d, dict):
-        errors.append(f"{path} must be a mapping of precision -> fraction")
-        return
-    for key, value in d.items():
-        if key in ("source", "sources"):
-            continue
-        if key not in PRECISIONS:
-            errors.append(f"{path}.{key}: unknown precision {key!r} (known: {', '.join(PRECISIONS)})")
-        elif not _is_num(value) or not 0 < value <= 1:
-            errors.append(f"{path}.{key}: must be a fraction in (0, 1], got {value!r}")
-
-
-def _num_in_range(d: dict, key: str, path: str, errors: list[str], lo: float, hi: float,
-                  required: bool = True, what: str = "") -> None:
-    if key not in d or d[key] is None:
-        if required:
-            errors.append(f"missing field: {path}.{key}" if path else f"missing field: {key}")
-        return
-    v = d[key]
-    p = f"{path}.{key}" if path else key
-    if not _is_num(v):
-        errors.append(f"{p}: expected a number, got {v!r}")
-    elif v < lo or v > hi:
-        errors.append(f"{p}: implausible value {v:g}{what} (expected {lo:g}..{hi:g})")
-
-
-def validate(d: Any) -> list[str]:
-    """Return a list of problems with a spec mapping (empty when it is valid)."""
-    errors: list[str] = []
-    if not isinstance(d, dict):
-        return [f"a hardware spec must be a mapping, got {type(d).__name__}"]
-    for key in d:
-        if key not in TOP_KEYS:
-            errors.append(f"unknown field {key!r}")
-    for key in ("id", "name", "kind", "vendor"):
-        if key not in d:
-            errors.append(f"missing field: {key}")
-        elif not isinstance(d[key], str) or not d[key].strip():
-            errors.append(f"{key} must be a non-empty string")
-    if isinstance(d.get("id"), str) and not _ID_RE.match(d["id"]):
-        errors.append(f"id {d['id']!r} must be a lowercase slug (letters, digits, . _ -)")
-    kind = d.get("kind")
-    if isinstance(kind, str) and kind not in KINDS:
-        errors.append(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
-    aliases = d.get("aliases", [])
-    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-        errors.append("aliases must be a list of strings")
-
-    _check_numbers(d, "", errors)
-    if "calibration" in d:
-        from perfgraph.hardware.microbench import parse_calibration
-
-        try:
-            parse_calibration(d["calibration"])
-        except ValueError as exc:
-            errors.append(str(exc))
-    _check_precision_map(d.get("peak_flops"), "peak_flops", errors, True, MAX_PEAK_FLOPS)
-    _check_precision_map(d.get("vector_flops"), "vector_flops", errors, False, MAX_PEAK_FLOPS)
-    _check_fractions(d.get("achievable_fraction"), "achievable_fraction", errors)
-    peaks = d.get("peak_flops") if isinstance(d.get("peak_flops"), dict) else {}
-
-    fb = d.get("precision_fallback")
-    if fb is not None:
-        if not isinstance(fb, dict):
-            errors.append("precision_fallback must be a mapping precision -> precision")
-        else:
-            for k, v in fb.items():
-                if k in ("source", "sources"):
-                    continue
-                if k not in PRECISIONS or v not in PRECISIONS:
-                    errors.append(f"precision_fallback.{k}: unknown precision in {k!r} -> {v!r}")
-                elif v not in peaks:
-                    errors.append(f"precision_fallback.{k}: target {v!r} has no peak_flops entry")
-
-    clock = d.get("clock_ghz")
-    if not isinstance(clock, dict):
-        errors.append("missing field: clock_ghz (mapping with base and/or boost)")
-    else:
-        if not any(k in clock for k in ("base", "boost")):
-            errors.append("clock_ghz needs base or boost")
-        for k in ("base", "boost"):
-            _num_in_range(clock, k, "clock_ghz", errors, 1e-3, MAX_CLOCK_GHZ, required=False, what=" GHz")
-
-    cu = d.get("compute_units")
-    if not isinstance(cu, dict):
-        errors.append("missing field: compute_units")
-    else:
-        if not isinstance(cu.get("type"), str):
-            errors.append("missing field: compute_units.type")
-        cnt = cu.get("count")
-        if not (isinstance(cnt, int) and not isinstance(cnt, bool) and cnt >= 1):
-            errors.append(f"compute_units.count must be an integer >= 1, got {cnt!r}")
-        if isinstance(kind, str) and kind in UNIT_DETAIL_KEY:
-            dk = UNIT_DETAIL_KEY[kind]
-            det = cu.get(dk)
-            if not isinstance(det, dict):
-                errors.append(f"missing field: compute_units.{dk}")
-            else:
-                for req in REQUIRED_UNIT_DETAILS[kind]:
-                    if req not in det:
-                        errors.append(f"missing field: compute_units.{dk}.{req}")
-                for dims in ("mxu_dims", "pe_array", "tile_array"):
-                    if dims in det and not (_is_num_list(det[dims]) and len(det[dims]) == 2):
-                        errors.append(f"compute_units.{dk}.{dims} must be a list of two numbers")
-
-    mem = d.get("memory")
-    if not isinstance(mem, list) or not mem:
-        errors.append("missing field: memory (a non-empty list of levels)")
-    else:
-        mains = 0
-        names = set()
-        for i, lvl in enumerate(mem):
-            if not isinstance(lvl, dict):
-                errors.append(f"memory[{i}] must be a mapping")
-                continue
-            name = lvl.get("name")
-            p = f"memory[{name if isinstance(name, str) else i}]"
-            if not isinstance(name, str) or not name:
-                errors.append(f"{p}: missing field: name")
-            elif name in names:
-                errors.append(f"{p}: duplicate level name")
-            else:
-                names.add(name)
-            lk = lvl.get("kind")
-            if lk not in LEVEL_KINDS:
-                errors.append(f"{p}.kind: unknown level kind {lk!r} (known: {', '.join(LEVEL_KINDS)})")
-            if lvl.get("scope") not in SCOPES:
-                errors.append(f"{p}.scope must be one of {', '.join(SCOPES)}")
-            _num_in_range(lvl, "capacity_bytes", p, errors, 1, MAX_CAPACITY_BYTES)
-            limit = MAX_MAIN_MEMORY_BW if lk in MAIN_LEVEL_KINDS else MAX_ONCHIP_BW
-            bw = lvl.get("bandwidth_bytes_per_s")
-            if lk in MAIN_LEVEL_KINDS:
-                mains += 1
-                _num_in_range(lvl, "bandwidth_bytes_per_s", p, errors, 1e6, limit, what=" B/s")
-                _num_in_range(lvl, "energy_pj_per_byte", p, errors, 1e-3, MAX_PJ)
-            else:
-                if bw is not None:
-                    _num_in_range(lvl, "bandwidth_bytes_per_s", p, errors, 1e6, limit, what=" B/s")
-                _num_in_range(lvl, "energy_pj_per_byte", p, errors, 1e-3, MAX_PJ, required=False)
-        if mains == 0:
-            errors.append("memory: no main-memory level (kind dram or host)")
-
-    power = d.get("power")
-    if not isinstance(power, dict):
-        errors.append("missing field: power")
-    else:
-        _num_in_range(power, "tdp_w", "power", errors, 1e-3, MAX_TDP_W, what=" W")
-        _num_in_range(power, "static_w", "power", errors, 0, MAX_TDP_W, required=False, what=" W")
-        if _is_num(power.get("static_w")) and _is_num(power.get("tdp_w")) and power["static_w"] >= power["tdp_w"]:
-            errors.append("power.static_w must be below power.tdp_w")
-        modes = power.get("modes")
-        if modes is not None:
-            if not isinstance(modes, dict) or not modes:
-                errors.append("power.modes must be a non-empty mapping of mode name -> settings")
-            else:
-                for mname, m in modes.items():
-                    mp = f"power.modes.{mname}"
-                    if not isinstance(m, dict):
-                        errors.append(f"{mp} must be a mapping")
-                        continue
-                    for k in m:
-                        if k not in MODE_KEYS:
-                            errors.append(f"{mp}: unknown field {k!r}")
-                    _num_in_range(m, "tdp_w", mp, errors, 1e-3, MAX_TDP_W, what=" W")
-                    _num_in_range(m, "clock_ghz", mp, errors, 1e-3, MAX_CLOCK_GHZ, required=False, what=" GHz")
-                    _num_in_range(m, "dram_bandwidth_bytes_per_s", mp, errors, 1e6, MAX_MAIN_MEMORY_BW,
-                                  required=False, what=" B/s")
-                    if "units" in m and not (isinstance(m["units"], int) and m["units"] >= 1):
-                        errors.append(f"{mp}.units must be an integer >= 1")
-                    if "peak_flops" in m:
-                        _check_precision_map(m["peak_flops"], f"{mp}.peak_flops", errors, True, MAX_PEAK_FLOPS)
-                        if isinstance(m["peak_flops"], dict):
-                            mine = {k for k in m["peak_flops"] if k in PRECISIONS}
-                            if mine != set(k for k in peaks if k in PRECISIONS):
-                                errors.append(f"{mp}.peak_flops must list the same precisions as peak_flops")
-                    if "vector_flops" in m:
-                        _check_precision_map(m["vector_flops"], f"{mp}.vector_flops", errors, True, MAX_PEAK_FLOPS)
-            dm = power.get("default_mode")
-            if dm is not None and (not isinstance(modes, dict) or dm not in modes):
-                errors.append(f"power.default_mode {dm!r} is not one of power.modes")
-
-    energy = d.get("energy")
-    if energy is not None:
-        if not isinstance(energy, dict):
-            errors.append("energy must be a mapping")
-        else:
-            for k in energy:
-                if k not in ("pj_per_flop", "source", "sources"):
-                    errors.append(f"energy: unknown field {k!r}")
-            ppf = energy.get("pj_per_flop")
-            if ppf is not None:
-                if not isinstance(ppf, dict):
-                    errors.append("energy.pj_per_flop must be a mapping precision -> pJ")
-                else:
-                    for k, v in ppf.items():
-                        if k in ("source", "sources"):
-                            continue
-                        if k not in PRECISIONS:
-                            errors.append(f"energy.pj_per_flop.{k}: unknown precision {k!r}")
-                        elif not _is_num(v) or v <= 0 or v > MAX_PJ:
-                            errors.append(f"energy.pj_per_flop.{k}: implausible value {v!r}")
-
-    oh = d.get("overhead")
-    if not isinstance(oh, dict):
-        errors.append("missing field: overhead")
-    else:
-        _num_in_range(oh, "launch_s", "overhead", errors, 0, MAX_LAUNCH_S, what=" s")
-
-    _check_interconnect(d.get("interconnect"), errors)
-    _check_sources(d, "", errors)
-    return errors
-
-
-def _check_interconnect(ic: Any, errors: list[str]) -> None:
-    """The optional `interconnect` mapping: a name, a bandwidth and a per-step latency (each sourced)."""
-    if ic is None:
-        return
-    if not isinstance(ic, dict):
-        errors.append("interconnect must be a mapping {name, bandwidth_bytes_per_s, latency_s, source}")
-        return
-    for k in ic:
-        if k not in INTERCONNECT_KEYS:
-            errors.append(f"interconnect: unknown field {k!r}")
-    if not isinstance(ic.get("name"), str) or not ic["name"].strip():
-        errors.append("interconnect.name must be a non-empty string")
-    _num_in_range(ic, "bandwidth_bytes_per_s", "interconnect", errors, 1e6, MAX_LINK_BW, what=" B/s")
-    _num_in_range(ic, "latency_s", "interconnect", errors, 0, MAX_LINK_LATENCY_S, what=" s")
-
-
 # ----------------------------------------------------------------------------------------------- the spec
 
 
@@ -470,66 +59,6 @@ class MemoryLevel:
     @property
     def is_main(self) -> bool:
         return self.kind in MAIN_LEVEL_KINDS
-
-
-def _calibration(raw: dict):
-    if "calibration" not in raw:
-        return None
-    from perfgraph.hardware.microbench import parse_calibration
-
-    return parse_calibration(raw["calibration"])
-
-
-def _collect_sources(node: Any, path: str, out: dict[str, str]) -> None:
-    if isinstance(node, dict):
-        default = node.get("source")
-        per = node.get("sources") or {}
-        for key, value in node.items():
-            if key in ("source", "sources"):
-                continue
-            if not path and key == "calibration":
-                _collect_calibration_sources(value, out)
-                continue
-            p = f"{path}.{key}" if path else str(key)
-            if _is_num(value) or _is_num_list(value):
-                src = per.get(key, default)
-                if isinstance(src, str):
-                    out[p] = src
-            elif isinstance(value, (dict, list)):
-                if isinstance(per.get(key), str):
-                    _collect_all(value, p, per[key], out)
-                else:
-                    _collect_sources(value, p, out)
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            label = item.get("name", i) if isinstance(item, dict) else i
-            _collect_sources(item, f"{path}.{label}", out)
-
-
-def _collect_calibration_sources(section: Any, out: dict[str, str]) -> None:
-    """Every number of a mode in the calibration section has the mode's `source` (or its `sources` entry)."""
-    for name, mode in ((section or {}).get("modes") or {}).items():
-        if not isinstance(mode, dict):
-            continue
-        default, per = mode.get("source"), mode.get("sources") or {}
-        for key, value in mode.items():
-            if key in ("source", "sources"):
-                continue
-            src = per.get(key, default)
-            if isinstance(src, str):
-                _collect_all(value, f"calibration.modes.{name}.{key}", src, out)
-
-
-def _collect_all(node: Any, path: str, src: str, out: dict[str, str]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key not in ("source", "sources"):
-                _collect_all(value, f"{path}.{key}", src, out)
-    elif isinstance(node, list) and not _is_num_list(node):
-        for i, value in enumerate(node):
-            _collect_all(value, f"{path}.{i}", src, out)
-    elif _is_num(node) or _is_num_list(node):
-        out[path] = src
 
 
 @dataclass(frozen=True)
@@ -584,12 +113,16 @@ class HardwareSpec:
     # -- construction -------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, d: dict, origin: str = "<dict>", mode: str | None = None) -> "HardwareSpec":
-        errors = validate(d)
+        """Validate a chip mapping (`hardware.schema`) and derive what it leaves out.
+
+        Raises:
+            HardwareSpecError: one line, `origin` then every problem with its field path.
+        """
+        model, errors = parse_chip(d)
         if errors:
             raise HardwareSpecError(f"{origin}: {'; '.join(errors)}")
         raw = copy.deepcopy(d)
-        sources: dict[str, str] = {}
-        _collect_sources(raw, "", sources)
+        sources = collect_sources(raw)
         peaks = {k: float(v) for k, v in raw["peak_flops"].items() if k in PRECISIONS}
         vec = {k: float(v) for k, v in (raw.get("vector_flops") or {}).items() if k in PRECISIONS}
         achievable = {k: float(v) for k, v in (raw.get("achievable_fraction") or {}).items() if k in PRECISIONS}
@@ -606,7 +139,7 @@ class HardwareSpec:
         ]
         power = raw["power"]
         tdp = float(power["tdp_w"])
-        if _is_num(power.get("static_w")):
+        if is_num(power.get("static_w")):
             static = float(power["static_w"])
         else:
             static = DEFAULT_STATIC_FRACTION * tdp
@@ -633,12 +166,12 @@ class HardwareSpec:
             id=raw["id"], name=raw["name"], kind=raw["kind"], vendor=raw["vendor"],
             aliases=tuple(raw.get("aliases") or ()), status=str(raw.get("status", "released")),
             peak_flops=peaks, vector_flops=vec, precision_fallback=fb,
-            clock_base_ghz=float(clock["base"]) if _is_num(clock.get("base")) else None,
-            clock_boost_ghz=float(clock["boost"]) if _is_num(clock.get("boost")) else None,
+            clock_base_ghz=float(clock["base"]) if is_num(clock.get("base")) else None,
+            clock_boost_ghz=float(clock["boost"]) if is_num(clock.get("boost")) else None,
             unit_type=str(cu["type"]), unit_count=int(cu["count"]), unit_details=details,
             memory=levels, tdp_w=tdp, static_w=static, modes=dict(power.get("modes") or {}), mode=mode,
             pj_per_flop=ppf, launch_overhead_s=float(oh["launch_s"]), sources=sources, origin=origin, raw=raw,
-            achievable_fraction=achievable, calibration=_calibration(raw), interconnect=_interconnect(raw),
+            achievable_fraction=achievable, calibration=model.calibration, interconnect=_interconnect(raw),
         )
 
     # -- precision and peaks ------------------------------------------------------------------------
@@ -789,7 +322,7 @@ class HardwareSpec:
                     merge(dst[key], value, f"{path}.{key}")
                 else:
                     dst[key] = value
-                    if _is_num(value) or _is_num_list(value):
+                    if is_num(value) or is_num_list(value):
                         dst.setdefault("sources", {})[key] = source
 
         for key, value in overrides.items():
@@ -809,7 +342,7 @@ class HardwareSpec:
                 merge(raw[key], value, key)
             else:
                 raw[key] = value
-                if _is_num(value):
+                if is_num(value):
                     raw.setdefault("sources", {})[key] = source
         energy = raw.get("energy")
         if energy and "pj_per_flop" in energy and "energy" not in overrides:
@@ -832,128 +365,9 @@ class HardwareSpec:
         return props
 
 
-# ----------------------------------------------------------------------------------------------- loading
+def __getattr__(name: str) -> Any:
+    if name in _REGISTRY:
+        from perfgraph.hardware import registry
 
-
-def _yaml_loader():
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _reject_aliases(text: str, p: Path) -> None:
-    """Chip files are plain data: refuse YAML anchors and aliases, which a few lines can nest into a
-    document of billions of nodes (an "alias bomb") that would hang every command loading chips. The check
-    reads the event stream, which is linear in the file's size and expands nothing."""
-    for event in yaml.parse(text, Loader=_yaml_loader()):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            mark = event.start_mark
-            raise HardwareSpecError(f"{p}: YAML anchors and aliases (&name, *name) are not allowed in chip files "
-                                    f"(line {mark.line + 1}); write the values out")
-
-
-def load_file(path: str | os.PathLike) -> HardwareSpec:
-    """Load and validate one spec file; any problem raises a one-line `HardwareSpecError` naming it."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise HardwareSpecError(f"{p}: cannot read ({e.strerror or e})") from None
-    try:
-        _reject_aliases(text, p)
-        d = yaml.load(text, Loader=_yaml_loader())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise HardwareSpecError(f"{p}: malformed YAML{where}: {problem}") from None
-    if d is None:
-        raise HardwareSpecError(f"{p}: empty file")
-    return HardwareSpec.from_dict(d, origin=str(p))
-
-
-def packaged_dir() -> Path:
-    return Path(__file__).resolve().parent / "data"
-
-
-def user_dirs() -> list[Path]:
-    dirs: list[Path] = []
-    env = os.environ.get("PERFGRAPH_HARDWARE_PATH", "")
-    for part in env.split(os.pathsep):
-        if part.strip():
-            dirs.append(Path(part.strip()).expanduser())
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    dirs.append(Path(base) / "perfgraph" / "hardware")
-    return dirs
-
-
-def _spec_files(d: Path) -> list[Path]:
-    if not d.is_dir():
-        return []
-    return sorted([*d.glob("*.yaml"), *d.glob("*.yml")])
-
-
-_CACHE: dict[tuple, dict[str, HardwareSpec]] = {}
-
-
-def load_all(extra_dirs: Iterable[str | os.PathLike] | None = None) -> dict[str, HardwareSpec]:
-    """All specs by id: the packaged data, then user dirs, then `extra_dirs` (later files replace
-    earlier ones with the same id).  A malformed file raises `HardwareSpecError`."""
-    dirs = [packaged_dir(), *user_dirs(), *(Path(x) for x in (extra_dirs or []))]
-    files = [f for d in dirs for f in _spec_files(d)]
-    key = tuple((str(f), f.stat().st_mtime_ns) for f in files)
-    if key in _CACHE:
-        return dict(_CACHE[key])
-    specs: dict[str, HardwareSpec] = {}
-    for f in files:
-        spec = load_file(f)
-        specs[spec.id] = spec
-    if len(_CACHE) > 16:
-        _CACHE.clear()
-    _CACHE[key] = specs
-    return dict(specs)
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", s.lower())
-
-
-def get(name_or_id: str, extra_dirs: Iterable[str | os.PathLike] | None = None) -> HardwareSpec:
-    """Find a chip by id, alias or name, case-insensitively (`'H100'`, `'tpu-v4'`, `'KPU T256'`).
-    `'<id>@<mode>'` selects a power mode (`'jetson-orin-agx-64gb@15W'`); `'local'` detects this machine."""
-    query = name_or_id.strip()
-    mode = None
-    if "@" in query:
-        query, mode = (s.strip() for s in query.split("@", 1))
-    if query.lower() == "local":
-        from perfgraph.hardware.local import detect_local
-
-        spec = detect_local()
-        return spec.with_mode(mode) if mode else spec
-    specs = load_all(extra_dirs)
-    q, qn = query.lower(), _norm(query)
-    found = None
-    for spec in specs.values():
-        names = [spec.id, *spec.aliases, spec.name]
-        if any(n.lower() == q for n in names):
-            found = spec
-            break
-    if found is None:
-        for spec in specs.values():
-            if any(_norm(n) == qn for n in (spec.id, *spec.aliases, spec.name)):
-                found = spec
-                break
-    if found is None:
-        candidates: dict[str, str] = {}
-        for spec in specs.values():
-            for n in (spec.id, *spec.aliases, spec.name):
-                candidates[n.lower()] = spec.id
-        near = difflib.get_close_matches(q, list(candidates), n=8, cutoff=0.5)
-        near_ids = list(dict.fromkeys(candidates[n] for n in near))
-        near_ids += [s.id for s in specs.values() if qn and (qn in _norm(s.id) or qn in _norm(s.name))
-                     and s.id not in near_ids]
-        hint = f"; near matches: {', '.join(near_ids[:6])}" if near_ids else f"; known: {', '.join(sorted(specs))}"
-        raise UnknownHardwareError(f"unknown hardware {name_or_id!r}{hint}")
-    return found.with_mode(mode) if mode else found
-
-
-def list_ids(extra_dirs: Iterable[str | os.PathLike] | None = None) -> list[str]:
-    return sorted(load_all(extra_dirs))
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

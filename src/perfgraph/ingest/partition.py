@@ -23,6 +23,7 @@ adopted by one consumer's kernel does not make that kernel a false producer for 
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 
 from perfgraph.graph import ModelGraph, Op, Subgraph
@@ -35,10 +36,13 @@ FREE_KINDS = {"view", "creation"}
 
 
 def partition(mg: ModelGraph, fuse: bool = True) -> ModelGraph:
-    """Fill `mg.subgraphs` and `mg.subgraph_edges`. Deterministic: same op graph, same subgraphs.
+    """A new graph: `mg`'s ops and values (shared, not copied) with its subgraphs and subgraph edges.
+    Deterministic: same op graph, same subgraphs. `mg` itself is not changed.
 
     ``fuse=False`` is PyTorch eager execution: every op that is not free (views, creation) is a kernel of
     its own; free ops still join their producer's or consumer's kernel, since they launch nothing."""
+    mg = copy.copy(mg)
+    mg.info = copy.copy(mg.info)
     ops, values = mg.ops, mg.values
     consumers: dict[int, list[int]] = {}
     for op in ops:
@@ -170,7 +174,8 @@ def _cost_subgraph(mg: ModelGraph, index: int, member_ops: list[int], leaves: se
     # Nor read more than its ops read: a chain of views (split, then slice) or a view no op reads exposes
     # less than the buffer it was taken from, and only what the ops read crosses the boundary.
     input_bytes = min(sum(read_in.values()), sum(ops[i].bytes_read for i in member_ops))
-    weight_bytes = sum(read_w.values())
+    # Weights likewise: an op may read only part of a weight (the experts a MoE token is routed to).
+    weight_bytes = min(sum(read_w.values()), sum(ops[i].weight_bytes for i in member_ops))
     # A kernel cannot write more than its ops write: a view leaving the kernel can expose a larger buffer
     # that an in-place op wrote only a slice of (swin's attention mask, filled through slices).
     output_bytes = min(sum(values[v].nbytes for v in written), sum(ops[i].bytes_written for i in member_ops))

@@ -34,6 +34,11 @@ TRACERS = ("meta", "real")
 
 # Ops that allocate without writing: they move no bytes.
 _NO_WRITE = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided"}
+# In-place writes into part of their destination (a static KV cache's index_copy_ of one token per
+# sequence): the destination is neither read nor rewritten whole, only the rows written move. The values
+# written are the op's last tensor input; the *_add_ forms also read the rows they add to.
+_PARTIAL_WRITES = {"index_copy_", "index_put_", "_index_put_impl_", "scatter_", "masked_scatter_"}
+_PARTIAL_ADDS = {"index_add_", "scatter_add_", "scatter_reduce_"}
 
 
 class TraceError(RuntimeError):
@@ -291,6 +296,12 @@ def to_model_graph(rec: Recording, built: BuiltModel, dtype: torch.dtype, params
                           if k == 0 or v in consumers or values[v].is_model_output)
             if rop.name in _NO_WRITE:
                 written = 0
+            if rop.in_place and rop.name in _PARTIAL_WRITES | _PARTIAL_ADDS and len(rop.inputs) >= 2:
+                rest = rop.inputs[1:]  # inputs[0] is the destination
+                written = values[rest[-1]].nbytes
+                read = sum(values[v].nbytes for v in rest if not values[v].is_weight)
+                read += written if rop.name in _PARTIAL_ADDS else 0
+                weight = sum(values[v].nbytes for v in rest if values[v].is_weight)
         pb, pc, ps = parallelism(rop.output_shape)
         ops.append(Op(
             uid=f"{mid}/op{i}", model_id=mid, index=i, name=f"{rop.name}_{i}", target=rop.target, kind=kind,

@@ -5,7 +5,7 @@ network each op follows a different one: its activations were last written by an
 oneDNN primitive, the code and the branch history are another op's, the allocator hands out a buffer of
 another size, and the Python of one more `nn.Module` call runs in between.  Per-op profiles of networks
 agree with the tables op by op, yet the network runs longer than the sum of its ops (small batch-1
-networks of many tiny ops most: up to 1.5x).
+networks of many tiny ops most).
 
 This module measures that difference on **synthetic** networks, never on a real model: stacks of
 generic blocks (depthwise "inverted residual" blocks with and without a squeeze-excite gate, dense 3x3
@@ -34,7 +34,8 @@ from typing import Any, Callable, Sequence
 FAMILIES = ("mbconv", "basic", "grouped")
 # The per-byte term is off by default: fitted together with the per-op term on this machine it is
 # carried by the depthwise batch-8 networks alone (their gap is an op-class effect, not a per-byte one)
-# and then over-predicts dense batch-8 networks by 10-15 %; without those networks it fits to zero.
+# and then over-predicts dense batch-8 networks (docs/calibration.md); without those networks it fits
+# to zero.
 PER_BYTE = False
 
 
@@ -170,7 +171,7 @@ def _make_blocks(torch, family: str, seed: int, batch: int):
                 y = y + x
             return self.out(y)
 
-    # generic sizes, kept small enough that a batch-8 network runs in well under 0.1 s: a block's
+    # generic sizes, kept small so that a batch-8 network times quickly: a block's
     # widest activation stays below LIMIT elements per sample
     limit, mac_limit = 600_000, 40e6
     c = rng.choice([8, 16, 24]) if family == "mbconv" else rng.choice([16, 32, 48, 64])
@@ -200,7 +201,7 @@ def _make_blocks(torch, family: str, seed: int, batch: int):
         cin = cout
     net = nn.Sequential(*blocks)
     # the usual initialisation (as torchvision's convnets): activations keep their scale through the
-    # stack (PyTorch's default init shrinks them layer by layer into denormals, which run 10-100x slower)
+    # stack (PyTorch's default init shrinks them layer by layer into denormals, which run far slower)
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -255,8 +256,7 @@ def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, r
                            build=lambda f=family, s=seed, b=batch: _make_blocks(torch, f, s, b)[0],
                            make_inputs=lambda d, dt, shp=shape: (torch.empty(*shp, device=d, dtype=dt),),
                            input_shape=list(shape), batch=batch)
-        mg = trace(built, torch.float32, ("meta",))
-        partition(mg)
+        mg = partition(trace(built, torch.float32, ("meta",)))
         p = predict_model(mg, profile, "fp32", sequence=False)
         act_bytes = sum(op.bytes_read + op.bytes_written for op in mg.ops if op.kind != "view")
         samples.append({"label": label, "family": family, "batch": batch, "predicted_s": p.latency_s,

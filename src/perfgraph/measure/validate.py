@@ -102,7 +102,7 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
         gc.disable()
         with torch.inference_mode(), CpuActivity() as act:
             # warm-up: at least `warmup` runs and at least `warmup_s` seconds (the allocator and caches
-            # settle over the first ~0.2 s: small models run 20-40 % slow for their first dozen runs)
+            # settle over the first runs, during which small models run slow)
             t_warm = time.perf_counter()
             done = 0
             while done < max(warmup, 0) or (done > 0 and time.perf_counter() - t_warm < warmup_s):
@@ -155,10 +155,11 @@ PAGE_BYTES = 4096  # the page a minor fault brings in (x86-64 and arm64 Linux de
 def predict(spec: str, profile, *, batch: int = 1, dtype: str = "fp32", input_shape: list[int] | None = None,
             params: dict[str, str] | None = None, weights: str | None = None):
     """Trace the model and predict its eager latency on `profile` -> (PredictedLatency, ModelGraph)."""
-    from perfgraph.analysis import analyze_graph
+    from perfgraph import pipeline
     from perfgraph.engine.calibrated import predict_model
 
-    mg = analyze_graph(spec, batch=batch, dtype=dtype, input_shape=input_shape, params=params, weights=weights)
+    mg = pipeline.analyze(pipeline.ModelSpec(spec, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
+                                             weights=weights))
     return predict_model(mg, profile, dtype), mg
 
 
@@ -169,7 +170,7 @@ def anchor_drift(profile, threads: int | None = None, device: str = "cpu") -> di
         return {}
     import torch
 
-    from perfgraph.measure.calibrate import measure_anchors
+    from perfgraph.measure.probes import measure_anchors
 
     prev = torch.get_num_threads()
     if device == "cpu" and threads:
@@ -205,6 +206,8 @@ class Row:
     fault_s: float = float("nan")  # those bytes at the profile's calibrated fresh-page cost: a diagnosis
     predicted_fault_s: float = 0.0  # the page faults the prediction already holds (fresh-page term)
     round_medians_s: list[float] = field(default_factory=list)  # one median per round (`with_rounds`)
+    drift_factor: float = 1.0  # with correct_drift: the median anchor ratio the prediction was scaled by
+    predicted_uncorrected_s: float = float("nan")  # the prediction before that scaling
 
     @property
     def error_with_measured_faults(self) -> float:
@@ -218,7 +221,14 @@ class Row:
 
 def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10, warmup: int = 2,
                  dtype: str = "fp32", input_shape: list[int] | None = None, params: dict[str, str] | None = None,
-                 weights: str | None = None, device: str = "cpu", check_drift: bool = True) -> Row:
+                 weights: str | None = None, device: str = "cpu", check_drift: bool = True,
+                 correct_drift: bool = False) -> Row:
+    """Measure `spec` in eager PyTorch and predict it from `profile`.
+
+    correct_drift: scale the prediction by the median of the anchors' ratios (now / at calibration), so a
+    profile taken in a fast or slow phase of a shared host predicts the machine as it is now. The anchors
+    are single-op microbenchmarks timed again here, never the model: nothing is fitted to the row.
+    """
     # Measure first, in a process not yet holding this model's traced graph; then the anchors (their large
     # tensors change the allocator's state) and the prediction.
     meas = measure_eager(spec, batch=batch, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
@@ -226,8 +236,12 @@ def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10
     drift = anchor_drift(profile, threads, device) if check_drift else {}
     pred, mg = predict(spec, profile, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
                        weights=weights)
-    return Row(model=spec, batch=batch, predicted_s=pred.latency_s, measured_s=meas.median_s,
-               error=pred.latency_s / meas.median_s - 1.0, noise=meas.noise, runs=meas.runs,
+    if correct_drift and not drift:
+        drift = anchor_drift(profile, threads, device)
+    factor = statistics.median(drift.values()) if correct_drift and drift else 1.0
+    predicted_s = pred.latency_s * factor
+    return Row(model=spec, batch=batch, predicted_s=predicted_s, measured_s=meas.median_s,
+               error=predicted_s / meas.median_s - 1.0, drift_factor=factor, predicted_uncorrected_s=pred.latency_s, noise=meas.noise, runs=meas.runs,
                other_cpu_share=meas.other_cpu_share, load=meas.load_after, rejected_runs=meas.rejected,
                disturbed=meas.disturbed, raw_median_s=meas.raw_median_s, drift=drift, predicted_ops_s=pred.ops_s,
                predicted_module_s=pred.module_overhead_s, launched_ops=pred.launched_ops, macs=mg.info.macs,
@@ -247,8 +261,8 @@ def with_rounds(row: Row, later: Sequence[Measured], fault_cost_s_per_byte: floa
     """`row` measured again in later rounds: its latency becomes the median of the rounds' medians.
 
     On a shared host the speed drifts over minutes (other tenants' memory traffic, clocks, the C
-    allocator's state): two passes over the same models minutes apart differ by a median 14 % per row on
-    the machine this was written on (docs/calibration.md, *The measurement floor*). One pass measures
+    allocator's state): two passes over the same models minutes apart differ row by row
+    (docs/calibration.md, *The measurement floor*). One pass measures
     one phase; rounds spread over the whole validation measure the machine's typical speed. Two rounds:
     their mean. Faults per run are averaged (and costed at `fault_cost_s_per_byte`, the profile's
     fresh-page cost), runs set aside summed, the others' CPU share is the worst.

@@ -166,7 +166,8 @@ def _hw_ids(value: Any) -> list[str] | None:
     local spec knows is kept as it is (a chip stored in Neo4j from someone else's YAML)."""
     if value is None or value == "":
         return None
-    from perfgraph.hardware.spec import UnknownHardwareError, get as get_hw
+    from perfgraph.hardware.registry import get as get_hw
+    from perfgraph.hardware.spec import UnknownHardwareError
 
     names = value.split(",") if isinstance(value, str) else list(value)
     ids = []
@@ -329,7 +330,7 @@ def on_demand_overlay(mgs: list[ModelGraph], model_id: str | None, params: dict[
     """The embedded overlay when the caller passed none: the named chips (hardware, a, b) x the models
     (the one named, else all) at their traced batch, at `precision` (default: each model's dtype)."""
     from perfgraph.engine.overlay import Overlay
-    from perfgraph.hardware.spec import get as get_hw
+    from perfgraph.hardware.registry import get as get_hw
 
     ov = Overlay(runtime=_runtime(params.get("runtime")) or "eager")  # the CLI's default, as `perfgraph map`
     names = [n for key in ("hardware", "a", "b") for n in (_hw_ids(params.get(key)) or [])]

@@ -1,0 +1,89 @@
+"""Calibration stability: do two calibrations of this machine predict the same models?
+
+Runs `--calibrations` full calibrations (`measure.calibrate.run_calibration`) with `--rounds` interleaved
+rounds each and, as the peer measured in the same run, as many with one round (what `perfgraph calibrate`
+did before rounds), alternating the two so that neither gets the quieter phase of the host. Every profile
+then predicts the same models (bench_validate's developed and hold-out sets, batch 1 and 8, fp32, traced
+once); per row the spread is slowest / fastest prediction over the calibrations of one kind. Nothing is
+measured on the models and nothing is fitted: this scores the calibration's reproducibility only.
+Issue #18's goal: two calibrations on a quiet host predict within 5 % of each other.
+
+    .venv/bin/python benchmarks/bench_calibration_stability.py [--calibrations 2] [--rounds 2] [--threads 2]
+        [--batches 1,8] [--json out.json]
+
+Each full calibration takes minutes; the whole run about (calibrations x (rounds + 1)) x 3 minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+warnings.filterwarnings("ignore")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_validate import HOLDOUT, MODELS  # noqa: E402  (the model lists, one source)
+
+
+def spreads(predictions: list[dict[str, float]]) -> dict[str, float]:
+    """Per row: slowest / fastest prediction over the calibrations."""
+    return {row: max(p[row] for p in predictions) / min(p[row] for p in predictions) for row in predictions[0]}
+
+
+def summary(per_row: dict[str, float]) -> dict[str, float]:
+    values = sorted(per_row.values())
+    return {"rows": len(values), "median_spread": statistics.median(values), "max_spread": values[-1],
+            "within_5pct": sum(v <= 1.05 for v in values) / len(values)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calibrations", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--json", help="write the per-row predictions and the summary here")
+    args = ap.parse_args()
+
+    from perfgraph.engine.calibrated import predict_model
+    from perfgraph.measure.calibrate import run_calibration
+    from perfgraph.pipeline import ModelSpec, analyze
+
+    batches = [int(b) for b in args.batches.split(",")]
+    graphs = {f"{m} b{b}": analyze(ModelSpec(m, batch=b)) for m in MODELS + HOLDOUT for b in batches}
+    kinds = {f"rounds={args.rounds}": args.rounds, "rounds=1": 1}
+    predicted: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+    in_run: dict[str, list] = {k: [] for k in kinds}
+    for i in range(args.calibrations):
+        for kind, rounds in kinds.items():
+            t = time.perf_counter()
+            prof = run_calibration(threads=args.threads, device="cpu", rounds=rounds)
+            predicted[kind].append({row: predict_model(mg, prof, "fp32").latency_s for row, mg in graphs.items()})
+            in_run[kind].append(prof.noise.get("rounds"))
+            print(f"calibration {i + 1}/{args.calibrations} ({kind}): {time.perf_counter() - t:.0f} s, others' CPU "
+                  f"share {prof.noise['other_cpu_share']:.0%}", flush=True)
+    result = {}
+    print(f"\n{'calibrations':<14} {'rows':>5} {'median spread':>14} {'max spread':>11} {'within 5 %':>11}")
+    for kind in kinds:
+        per_row = spreads(predicted[kind])
+        s = summary(per_row)
+        result[kind] = {"summary": s, "spread": per_row, "predicted_s": predicted[kind], "in_run": in_run[kind]}
+        print(f"{kind:<14} {s['rows']:>5} {s['median_spread']:>14.3f} {s['max_spread']:>11.3f} "
+              f"{s['within_5pct']:>10.0%}")
+    worst = sorted(result[f"rounds={args.rounds}"]["spread"].items(), key=lambda kv: -kv[1])[:5]
+    print("widest rows (rounds={}): ".format(args.rounds) + ", ".join(f"{k} x{v:.3f}" for k, v in worst))
+    for spread in in_run[f"rounds={args.rounds}"]:
+        if spread:
+            print(f"in-run round spread reported by calibrate: per case x{spread['case_spread_median']:.3f} median, "
+                  f"p90 x{spread['case_spread_p90']:.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

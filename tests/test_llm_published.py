@@ -1,0 +1,83 @@
+"""benchmarks/llm_published.py: every published LLM serving row is well-formed and names what perfgraph knows.
+
+Fast: reads the data and the models' configs (`llm.architecture`), traces nothing.  The metric formulas of
+benchmarks/bench_llm_published.py are checked on hand-worked numbers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfgraph import llm, llm_parallel
+from perfgraph.engine.runtime import RUNTIMES
+from perfgraph.hardware.spec import get
+from perfgraph.ingest.hf_models import list_names
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    saved = list(sys.path)
+    sys.path.insert(0, str(BENCH))  # bench_llm_published imports its neighbours by name
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path[:] = saved
+
+
+DATA = _load("llm_published")
+REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "chip", "tp", "precision", "scheme",
+            "batch", "prompt_len", "output_len", "metric", "value", "phase", "conversion", "conditions")
+
+
+def test_rows_are_unique_and_enough():
+    ids = [r["id"] for r in DATA.ROWS]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 15
+
+
+@pytest.mark.parametrize("row", DATA.ROWS, ids=lambda r: r["id"])
+def test_row_is_well_formed(row):
+    assert all(key in row for key in REQUIRED), [k for k in REQUIRED if k not in row]
+    url, title = row["source"]
+    assert url.startswith("https://") and " " not in url
+    assert title.strip()
+    assert len(row["conditions"]) >= 20 and row["conversion"].strip() and row["framework"].strip()
+    assert isinstance(row["value"], (int, float)) and row["value"] > 0
+    assert row["metric"] in DATA.METRICS and row["phase"] in DATA.PHASES
+    assert row["runtime"] in RUNTIMES
+    assert row["scheme"] in llm.SCHEMES
+    for key in ("batch", "prompt_len", "output_len", "tp"):
+        assert isinstance(row[key], int) and row[key] >= 1, key
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in row["params"].items())
+
+
+@pytest.mark.parametrize("row", DATA.ROWS, ids=lambda r: r["id"])
+def test_row_names_a_model_and_chip_perfgraph_knows(row):
+    assert row["model"].startswith("hf:") and row["model"][3:] in list_names()
+    assert get(row["chip"]).id == row["chip"]
+    arch = llm.architecture(row["model"], row["params"])
+    llm_parallel.check_degrees(arch, row["tp"], 1)  # heads, KV heads and the MLP split evenly
+    assert arch.max_positions is None or row["prompt_len"] + row["output_len"] <= arch.max_positions
+
+
+def test_metric_formulas_on_worked_numbers():
+    bench = _load("bench_llm_published")
+    row = {"output_len": 200, "batch": 8, "tp": 2, "metric": "tok_s_seq"}
+    # TTFT 10 ms + 199 steps of 5 ms = 1.005 s for 200 tokens
+    assert bench.derive(row, 0.010, 0.005) == pytest.approx(200 / 1.005)
+    assert bench.derive({**row, "metric": "e2e_ms"}, 0.010, 0.005) == pytest.approx(1005.0)
+    assert bench.derive({**row, "metric": "tpot_ms"}, 0.010, 0.005) == pytest.approx(5.0)
+    assert bench.derive({**row, "metric": "ttft_ms"}, 0.010, 0.005) == pytest.approx(10.0)
+    # 8 sequences x 200 tokens over 1.005 s, per GPU of 2
+    assert bench.derive({**row, "metric": "out_tok_s_gpu"}, 0.010, 0.005) == pytest.approx(8 * 200 / 1.005 / 2)
+    assert bench.error({"value": 4.0}, 5.0) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="unknown metric"):
+        bench.derive({**row, "metric": "bogus"}, 0.01, 0.005)
