@@ -18,12 +18,8 @@ ALL = ig.perfgraph_edges(GRAPH, top_only=False)
 LAZY_TORCH = {
     "perfgraph.cli.measure_cmds": "calibrate/validate measure with torch; the command imports it when run",
 }
-# queries/ -> engine/ imports that remain, each inside a function.
-QUERIES_TO_ENGINE = {
-    ("perfgraph.queries.named", "perfgraph.engine.overlay"):
-        "run_embedded builds the on-demand embedded overlay and reads its per-stored-kernel view",
-    ("perfgraph.queries.named", "perfgraph.engine.runtime"): "validates the runtime filter's names",
-}
+# queries/ -> engine/ imports that remain, each inside a function (none: queries read an overlay, never map).
+QUERIES_TO_ENGINE: dict[tuple[str, str], str] = {}
 
 
 def _layer(mod: str) -> str:

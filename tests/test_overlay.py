@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from perfgraph.analysis import analyze_graph
+from perfgraph import pipeline
 from perfgraph.cli.main import cli
 from perfgraph.engine.model_mapping import map_model
 from perfgraph.engine.overlay import Overlay, build_overlay, hardware_properties, model_row, subgraph_rows, write_overlay
@@ -101,8 +102,8 @@ def test_overlay_queries_embedded_by_hand(r18):
 def test_embedded_overlay_on_demand_matches_an_explicit_one(r18):
     ov = build_overlay([r18], [get("h100"), get("a100")], ["int8"])
     explicit = named.run_embedded("memory_bound_share", [r18], r18.info.id, overlay=ov)
-    on_demand = named.run_embedded("memory_bound_share", [r18], "resnet18", hardware="h100,a100", precision="int8",
-                                   runtime="compiled")  # build_overlay's runtime (queries default to eager)
+    on_demand = pipeline.query("memory_bound_share", [r18], "resnet18", hardware="h100,a100", precision="int8",
+                               runtime="compiled")  # build_overlay's runtime (queries default to eager)
     assert on_demand == explicit and len(explicit) == 2
     # no chip named, no overlay: nothing mapped, no rows (as on a Neo4j without MAPPED_TO)
     assert named.run_embedded("memory_bound_share", [r18], r18.info.id) == []

@@ -232,6 +232,29 @@ def map_onto(graphs: ModelGraph | Sequence[ModelGraph], chip_names: Any, precisi
     return rows
 
 
+def query(name: str, graphs: Sequence[ModelGraph], model_id: str | None = None, overlay: Any = None,
+          **params: Any) -> list[dict[str, Any]]:
+    """The named query `name` on the embedded store (`queries.named`): the overlay queries read `overlay`,
+    or, when none is given, one mapped here for the chips their parameters name (`named.overlay_request`).
+
+    Raises:
+        ValueError, LookupError: a bad parameter, an unknown query, chip or model.
+    """
+    from perfgraph.queries import named
+
+    if overlay is None:
+        request = named.overlay_request(name, list(graphs), model_id, params)
+        if request.chips:
+            from perfgraph.engine.overlay import Overlay
+
+            overlay = Overlay(runtime=request.runtime)
+            for hw in chips(request.chips):
+                for graph in request.graphs:
+                    overlay.put(graph, hw, map_model(graph, hw, request.precision or graph.info.dtype or "fp32",
+                                                     runtime=request.runtime))
+    return named.run_embedded(name, list(graphs), model_id, overlay=overlay, **params)
+
+
 # -- batch sweeps ---------------------------------------------------------------------------------------
 def batch_sweep(spec: "ModelSpec | Callable[[int], ModelGraph]", chip: Any, precision: str | None = None,
                 batches: Iterable[int] = DEFAULT_SWEEP, *, runtime: str | Runtime = Runtime.EAGER,
@@ -295,5 +318,5 @@ def saturation(rows: Sequence[MappingRow | Mapping[str, Any]],
 
 
 __all__ = ["ModelSpec", "analyze", "analyze_module", "summarize", "chips", "precisions", "MappingRow", "ROW_FIELDS", "map_model",
-           "map_onto", "kernel_graph", "batch_sweep", "saturation_batch", "saturation", "SATURATION_THRESHOLD", "DEFAULT_SWEEP",
+           "map_onto", "kernel_graph", "query", "batch_sweep", "saturation_batch", "saturation", "SATURATION_THRESHOLD", "DEFAULT_SWEEP",
            "Dtype", "Precision", "Runtime", "Tracer"]

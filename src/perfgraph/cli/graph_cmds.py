@@ -176,7 +176,7 @@ def query(name, model_names, qparams, store, list_queries, uri, user, password, 
             raise click.UsageError("the embedded store analyses the models you name: pass --model/-m")
         with output.status("analysing"):
             mgs = [pipeline.analyze(pipeline.ModelSpec(m, batch=batch)) for m in model_names]
-        rows = named.run_embedded(name, mgs, mgs[0].info.id if q.per_model else None, **params)
+        rows = pipeline.query(name, mgs, mgs[0].info.id if q.per_model else None, **params)
         answered_by = "the embedded store (in-process)"
     if as_json or as_csv:  # the rows' shape stays as it is; which store answered goes to stderr
         output.err_console.print(f"answered by {answered_by}", markup=False, soft_wrap=True)

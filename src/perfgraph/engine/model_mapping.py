@@ -106,6 +106,13 @@ class ModelMapping:
         """'host' or 'device' for an eager run (the two-queue timeline), '' otherwise."""
         return str(self.timeline.get("bound", ""))
 
+    def stored_kernels(self) -> list[KernelMapping]:
+        """The kernels per stored (fused) subgraph: an eager mapping's per-op kernels summed onto the
+        fused kernel that holds each op (`engine.overlay.overlay_kernels`)."""
+        from perfgraph.engine.overlay import overlay_kernels
+
+        return overlay_kernels(self)
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -5,10 +5,11 @@ model by model. `run_embedded` takes the in-memory model graphs; `run_neo4j` tak
 
 Overlay queries (`memory_bound_share`, `bound_flip`, `best_chip`, `critical_path` with weight=latency) read
 the mapping overlay (`perfgraph.engine.overlay`): on Neo4j the MAPPED_TO relationships that `perfgraph map`
-wrote; embedded, the `Overlay` passed as `run_embedded(..., overlay=ov)` -- or, when none is passed, one
-computed on the spot for the chips named in the parameters (hardware / a / b), at the model's traced batch
-and the `precision` parameter (default: the model's dtype).  Chip parameters take ids, aliases or names,
-comma-separated (`hardware=h100,tpu-v4`).
+wrote; embedded, the `Overlay` passed as `run_embedded(..., overlay=ov)` (none: nothing is mapped, as on
+a Neo4j without MAPPED_TO). `pipeline.query` builds one on the spot for the chips named in the parameters
+(hardware / a / b; `overlay_request` says which), at the model's traced batch and the `precision`
+parameter (default: the model's dtype): this module reads an overlay and never maps.  Chip parameters take
+ids, aliases or names, comma-separated (`hardware=h100,tpu-v4`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Callable
 
 from perfgraph.graph import ModelGraph
 from perfgraph.queries.embedded import critical_path, stage_summary, stages
+from perfgraph.vocab import Runtime, parse
 
 
 @dataclass(frozen=True)
@@ -195,19 +197,15 @@ def _precision(value: Any) -> str | None:
 
 
 def overlay_kernels(mm):
-    """The mapping's kernels per stored subgraph (`engine.overlay.overlay_kernels`)."""
-    from perfgraph.engine.overlay import overlay_kernels as per_subgraph
-
-    return per_subgraph(mm)
+    """The mapping's kernels per stored subgraph (`ModelMapping.stored_kernels`)."""
+    return mm.stored_kernels()
 
 
 def _runtime(value: Any) -> str | None:
     """A runtime filter (eager | compiled | graph), or None for any."""
     if value in (None, ""):
         return None
-    from perfgraph.engine.runtime import parse_runtime
-
-    return parse_runtime(str(value)).value
+    return parse(Runtime, value, "runtime").value
 
 
 def _latency_key(model_id: str, hardware, batch, precision, available: list[tuple]) -> tuple[str, int, str]:
@@ -255,6 +253,8 @@ def _n_memory_bound_share(store, model_id, hardware=None, batch=None, precision=
 def _select(overlay, model_id, hardware, batch, precision, runtime):
     """Overlay entries matching the filters; `runtime` compares with what each entry ran under."""
     rt = _runtime(runtime)
+    if overlay is None:
+        return []
     return [(k, mm) for k, mm in overlay.select(model_id, _hw_ids(hardware), _batch(batch), _precision(precision))
             if rt is None or mm.runtime == rt]
 
@@ -326,22 +326,26 @@ def _n_phase_compare(store, source=None, hardware=None, batch=None, precision=No
                        precision=_precision(precision), runtime=_runtime(runtime))
 
 
-def on_demand_overlay(mgs: list[ModelGraph], model_id: str | None, params: dict[str, Any]):
-    """The embedded overlay when the caller passed none: the named chips (hardware, a, b) x the models
-    (the one named, else all) at their traced batch, at `precision` (default: each model's dtype)."""
-    from perfgraph.engine.overlay import Overlay
-    from perfgraph.hardware.registry import get as get_hw
+@dataclass(frozen=True)
+class OverlayRequest:
+    """What an on-the-spot embedded overlay maps: `chips` x `graphs` at their traced batch, each at
+    `precision` (None: the graph's dtype), under `runtime`."""
 
-    ov = Overlay(runtime=_runtime(params.get("runtime")) or "eager")  # the CLI's default, as `perfgraph map`
-    names = [n for key in ("hardware", "a", "b") for n in (_hw_ids(params.get(key)) or [])]
-    if not names:
-        return ov
-    graphs = [_pick(mgs, model_id)] if model_id is not None else list(mgs)
-    for hw in dict.fromkeys(names):
-        spec = get_hw(hw)
-        for mg in graphs:
-            ov.add(mg, spec, _precision(params.get("precision")) or mg.info.dtype or "fp32")
-    return ov
+    graphs: list[ModelGraph]
+    chips: list[str]
+    precision: str | None
+    runtime: str
+
+
+def overlay_request(name: str, mgs: list[ModelGraph], model_id: str | None, params: dict[str, Any]) -> OverlayRequest:
+    """The overlay query `name` needs when none was passed: the chips named in its parameters (hardware, a,
+    b) x the models (the one named, else all); no chips for a query that reads no overlay."""
+    q = get(name)
+    params = validate_params(q, params)
+    names = [n for key in ("hardware", "a", "b") for n in (_hw_ids(params.get(key)) or [])] if q.overlay else []
+    graphs = [_pick(mgs, model_id)] if model_id is not None and q.per_model and names else list(mgs)
+    return OverlayRequest(graphs=graphs, chips=list(dict.fromkeys(names)), precision=_precision(params.get("precision")),
+                          runtime=_runtime(params.get("runtime")) or "eager")  # the CLI's default, as `perfgraph map`
 
 
 QUERIES: dict[str, NamedQuery] = {q.name: q for q in [
@@ -389,13 +393,11 @@ def get(name: str) -> NamedQuery:
 
 def run_embedded(name: str, mgs: list[ModelGraph], model_id: str | None = None, overlay=None,
                  **params: Any) -> list[dict[str, Any]]:
-    """`overlay`: the mapping overlay (`perfgraph.engine.overlay.Overlay`) the overlay queries read; when
-    None they map the models onto the chips named in `params` on the spot (module docstring)."""
+    """`overlay`: the mapping overlay (`perfgraph.engine.overlay.Overlay`) the overlay queries read; None:
+    nothing mapped (`pipeline.query` maps the chips the parameters name first)."""
     q = get(name)
     params = validate_params(q, params)
     if q.overlay:
-        if overlay is None:
-            overlay = on_demand_overlay(mgs, model_id if q.per_model else None, params)
         params = {**params, "overlay": overlay}
     if q.per_model:
         if model_id is None:
