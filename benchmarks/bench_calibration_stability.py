@@ -30,6 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_validate import HOLDOUT, MODELS  # noqa: E402  (the model lists, one source)
 
 
+OVERHEAD_KEYS = ("dispatch_s", "module_call_s", "sequence_op_s", "view_s", "alloc_s")
+
+
 def spreads(predictions: list[dict[str, float]]) -> dict[str, float]:
     """Per row: slowest / fastest prediction over the calibrations."""
     return {row: max(p[row] for p in predictions) / min(p[row] for p in predictions) for row in predictions[0]}
@@ -59,12 +62,14 @@ def main() -> None:
     kinds = {f"rounds={args.rounds}": args.rounds, "rounds=1": 1}
     predicted: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     in_run: dict[str, list] = {k: [] for k in kinds}
+    overheads: dict[str, list] = {k: [] for k in kinds}
     for i in range(args.calibrations):
         for kind, rounds in kinds.items():
             t = time.perf_counter()
             prof = run_calibration(threads=args.threads, device="cpu", rounds=rounds)
             predicted[kind].append({row: predict_model(mg, prof, "fp32").latency_s for row, mg in graphs.items()})
             in_run[kind].append(prof.noise.get("rounds"))
+            overheads[kind].append({k: prof.overhead.get(k) for k in OVERHEAD_KEYS})
             print(f"calibration {i + 1}/{args.calibrations} ({kind}): {time.perf_counter() - t:.0f} s, others' CPU "
                   f"share {prof.noise['other_cpu_share']:.0%}", flush=True)
     result = {}
@@ -81,6 +86,11 @@ def main() -> None:
         if spread:
             print(f"in-run round spread reported by calibrate: per case x{spread['case_spread_median']:.3f} median, "
                   f"p90 x{spread['case_spread_p90']:.3f}")
+    print("per-op overheads per calibration (us): " + "; ".join(
+        f"{kind} #{i + 1}: " + ", ".join(f"{k} {v * 1e6:.2f}" for k, v in o.items() if isinstance(v, float))
+        for kind in kinds for i, o in enumerate(overheads[kind])))
+    for kind in kinds:
+        result[kind]["overheads"] = overheads[kind]
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
 
