@@ -31,7 +31,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from perfgraph.store import neo4j_server
+from perfgraph.store.server_bolt import port_open
 
 HOST = "127.0.0.1"  # listen on loopback only
 URL_HOST = "localhost"  # the Browser's default allowlist has "localhost", not "127.0.0.1"
@@ -243,13 +243,6 @@ def serve_forever(port: int = DEFAULT_PORT, directory: Path | None = None, annou
 
 
 # ------------------------------------------------------------------------------------------------ beside a local server
-def _answers(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
@@ -308,7 +301,7 @@ def start_background(home: Path, port: int, wait_s: float = 15.0) -> dict[str, A
     (home / _PID_FILE).write_text(f"{proc.pid}\n")
     (home / _STATE_FILE).write_text(json.dumps({"port": port}) + "\n")
     deadline = time.monotonic() + wait_s
-    while not _answers(port):
+    while not port_open(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             (home / _PID_FILE).unlink(missing_ok=True)
