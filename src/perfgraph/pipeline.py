@@ -166,7 +166,7 @@ def chips(names: "str | Iterable[str | HardwareSpec] | None") -> list["HardwareS
     """Chips by id, alias or name (`"h100,tpu-v4"`, a list, or specs), each once, in the order given.
 
     Raises:
-        KeyError: an unknown chip (`hardware.spec.get`'s one-line message names the known ones).
+        LookupError: an unknown chip (`hardware.spec.get`'s one-line message names the known ones).
     """
     from perfgraph.hardware.spec import HardwareSpec, get
 
@@ -214,11 +214,11 @@ def map_onto(graphs: ModelGraph | Sequence[ModelGraph], chip_names: Any, precisi
              kernels: bool = False) -> list[MappingRow]:
     """One `MappingRow` per chip x precision x graph, in that nesting order (chips in the order given).
 
-    precision_names: as `precisions` (None: each graph's traced dtype). runtime: eager (what a PyTorch user
+    precision_names: as `precisions` (None: the first graph's traced dtype). runtime: eager (what a PyTorch user
     runs, the default), compiled or graph; TPUs and KPUs always run compiled and their rows say so.
 
     Raises:
-        KeyError: an unknown chip. ValueError: an unknown precision or runtime.
+        LookupError: an unknown chip. ValueError: an unknown precision or runtime.
     """
     graph_list = [graphs] if isinstance(graphs, ModelGraph) else list(graphs)
     hw_list = chips(chip_names)
