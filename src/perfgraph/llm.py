@@ -102,13 +102,19 @@ def with_weight_bytes(mg: ModelGraph, factor: float) -> ModelGraph:
         return mg
     values = [replace(v, nbytes=int(v.nbytes * factor)) if v.is_weight else v for v in mg.values]
     ops = [replace(op, weight_bytes=int(op.weight_bytes * factor)) if op.weight_bytes else op for op in mg.ops]
+    return _with_weight_reads(mg, mg.info, ops, values, lambda sg: int(sg.weight_bytes * factor))
+
+
+def _with_weight_reads(mg: ModelGraph, info: Any, ops: list, values: list, weight_of: Any) -> ModelGraph:
+    """`mg` with new ops and values, each subgraph reading `weight_of(subgraph)` weight bytes (its external
+    bytes and intensity follow)."""
     subgraphs = []
     for sg in mg.subgraphs:
-        weight = int(sg.weight_bytes * factor)
+        weight = weight_of(sg)
         external = sg.external_bytes - sg.weight_bytes + weight
         subgraphs.append(replace(sg, weight_bytes=weight, external_bytes=external,
                                  intensity=sg.flops / external if external else 0.0))
-    return ModelGraph(info=mg.info, ops=ops, values=values, op_edges=mg.op_edges, subgraphs=subgraphs,
+    return ModelGraph(info=info, ops=ops, values=values, op_edges=mg.op_edges, subgraphs=subgraphs,
                       subgraph_edges=mg.subgraph_edges)
 
 
@@ -136,19 +142,14 @@ def with_experts_touched(mg: ModelGraph, arch: Any, tokens: int) -> ModelGraph:
     if share >= 0.999 or not expert_ops:
         return mg
     ops = [replace(op, weight_bytes=int(op.weight_bytes * share)) if op.index in expert_ops else op for op in mg.ops]
-    subgraphs = []
-    for sg in mg.subgraphs:
-        cut = sum(mg.ops[i].weight_bytes - ops[i].weight_bytes for i in sg.op_indices if i in expert_ops)
-        if cut:
-            external = sg.external_bytes - cut
-            sg = replace(sg, weight_bytes=sg.weight_bytes - cut, external_bytes=external,
-                         intensity=sg.flops / external if external else 0.0)
-        subgraphs.append(sg)
+
+    def weight_of(sg) -> int:
+        return sg.weight_bytes - sum(mg.ops[i].weight_bytes - ops[i].weight_bytes for i in sg.op_indices)
+
     note = (f"MoE: {tokens} token(s) routed to {arch.experts_per_token} of {arch.experts} experts each read "
             f"{share:.0%} of the expert weights per layer (uniform routing assumed: 1 - (1 - k/E)^tokens)")
     info = replace(mg.info, assumptions=[*(mg.info.assumptions or []), note])
-    return ModelGraph(info=info, ops=ops, values=mg.values, op_edges=mg.op_edges, subgraphs=subgraphs,
-                      subgraph_edges=mg.subgraph_edges)
+    return _with_weight_reads(mg, info, ops, mg.values, weight_of)
 
 
 def map_phase(mg: ModelGraph, hw: Any, scheme: str = "bf16", runtime: str | None = None) -> ModelMapping:

@@ -250,8 +250,7 @@ def query(name: str, graphs: Sequence[ModelGraph], model_id: str | None = None, 
             overlay = Overlay(runtime=request.runtime)
             for hw in chips(request.chips):
                 for graph in request.graphs:
-                    overlay.put(graph, hw, map_model(graph, hw, request.precision or graph.info.dtype or "fp32",
-                                                     runtime=request.runtime))
+                    overlay.add(graph, hw, request.precision or graph.info.dtype or "fp32")
     return named.run_embedded(name, list(graphs), model_id, overlay=overlay, **params)
 
 

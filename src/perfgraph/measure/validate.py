@@ -233,11 +233,9 @@ def validate_one(spec: str, profile, *, batch: int, threads: int, runs: int = 10
     # tensors change the allocator's state) and the prediction.
     meas = measure_eager(spec, batch=batch, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
                          input_shape=input_shape, params=params, weights=weights, device=device)
-    drift = anchor_drift(profile, threads, device) if check_drift else {}
+    drift = anchor_drift(profile, threads, device) if check_drift or correct_drift else {}
     pred, mg = predict(spec, profile, batch=batch, dtype=dtype, input_shape=input_shape, params=params,
                        weights=weights)
-    if correct_drift and not drift:
-        drift = anchor_drift(profile, threads, device)
     factor = statistics.median(drift.values()) if correct_drift and drift else 1.0
     predicted_s = pred.latency_s * factor
     return Row(model=spec, batch=batch, predicted_s=predicted_s, measured_s=meas.median_s,
