@@ -40,6 +40,7 @@ def _collectives(mg):
     (8, 2 * 7 / 8 * 8e6 / 100e9 + 2 * 7 * 1e-6),  # 140 us + 14 us = 154 us
 ])
 def test_ring_all_reduce_time_by_hand(chips, expected):
+    """NCCL's cost model with a base latency of 0 (the by-hand figures); the base is added once per call."""
     link = Interconnect("test link", 100e9, 1e-6)
     assert collective.all_reduce_s(8e6, chips, link) == pytest.approx(expected, rel=1e-12)
     assert expected == pytest.approx({2: 82e-6, 4: 126e-6, 8: 154e-6}[chips], rel=1e-12)
@@ -52,7 +53,8 @@ def test_ring_all_reduce_time_by_hand(chips, expected):
 def test_interconnects_are_sourced_in_the_chip_yamls():
     # NVLink 4 on H100: 900 GB/s both directions -> 450 GB/s per direction (datasheet); PCIe Gen4 x16 on L4.
     h100, l4, v5e = get("h100"), get("l4"), get("tpu-v5e")
-    assert (h100.interconnect.bandwidth_bytes_per_s, h100.interconnect.latency_s) == (450e9, 0.47e-6)
+    assert (h100.interconnect.bandwidth_bytes_per_s, h100.interconnect.latency_s) == (450e9, 0.6e-6)
+    assert h100.interconnect.base_latency_s == 6.6e-6  # NCCL 2.20.3 baseLat, ring LL
     assert l4.interconnect.bandwidth_bytes_per_s == 32e9 and v5e.interconnect.bandwidth_bytes_per_s == 200e9
     for chip in ("h100", "h200", "b200", "a100", "v100", "l4", "t4", "tpu-v4", "tpu-v5e", "tpu-v5p"):
         hw = get(chip)
@@ -122,8 +124,8 @@ def test_collective_kernels_cost_by_the_interconnect_and_sit_on_the_critical_pat
     comm = [k for k in mm.kernels if k.kernel == "collective"]
     assert len(comm) == 6
     ar = [k for k in comm if k.details["collective"] == "all_reduce"]
-    # 2 (N-1)/N x 1,536 B / 450 GB/s + 2 (N-1) x 0.47 us + 5 us launch, N = 2
-    assert ar[0].latency_s == pytest.approx(1536 / 450e9 + 2 * 0.47e-6 + 5e-6, rel=1e-9)
+    # 2 (N-1)/N x 1,536 B / 450 GB/s + NCCL's 6.6 us base + 2 (N-1) x 0.6 us + 5 us launch, N = 2
+    assert ar[0].latency_s == pytest.approx(1536 / 450e9 + 6.6e-6 + 2 * 0.6e-6 + 5e-6, rel=1e-9)
     assert all(k.bound == "interconnect" and k.flops == 0 for k in comm)
     # the decoder is one chain: every all-reduce of a layer is on the latency critical path, and has a stage
     stage = {sg.index: sg.stage for sg in pg.graph.subgraphs}
@@ -270,3 +272,12 @@ def test_readme_phase_commands(neo4j_conn, store):
         assert '"phase": "decode"' in res.output and '"hardware": "h100-sxm"' in res.output
     finally:
         store.delete_models([mid, "hf:gpt2"])
+
+
+def test_base_latency_is_paid_once_per_collective_call():
+    link = Interconnect("test link", 100e9, 1e-6, base_latency_s=5e-6)
+    # 4 chips, 8 MB: ring steps 6 x 1 us, plus the call's 5 us once -- not per step
+    assert collective.all_reduce_s(8e6, 4, link) == pytest.approx(2 * 3 / 4 * 8e6 / 100e9 + 5e-6 + 6e-6, rel=1e-12)
+    assert collective.all_gather_s(8e6, 4, link) == pytest.approx(3 / 4 * 8e6 / 100e9 + 5e-6 + 3e-6, rel=1e-12)
+    assert collective.send_s(8e6, link) == pytest.approx(8e6 / 100e9 + 5e-6 + 1e-6, rel=1e-12)
+    assert collective.all_reduce_s(8e6, 1, link) == 0.0  # one chip: no call at all

@@ -1,16 +1,21 @@
 """Collectives over the chip-to-chip link (`interconnect:` in the chip YAML): the time of one communication
 kernel of a tensor- or pipeline-parallel graph (`perfgraph.llm_parallel`).
 
-With ``bw`` the link's bandwidth per direction per chip, ``a`` its latency per ring step, ``N`` the chips
-in the group and ``B`` the bytes of the full tensor (what every chip holds afterwards)::
+With ``bw`` the link's bandwidth per direction per chip, ``a`` its latency per ring step, ``a0`` the fixed
+latency of one collective call, ``N`` the chips in the group and ``B`` the bytes of the full tensor (what
+every chip holds afterwards)::
 
-    all_reduce  (ring: reduce-scatter + all-gather)   2 (N-1)/N x B / bw + 2 (N-1) x a
-    all_gather  (ring)                                  (N-1)/N x B / bw +   (N-1) x a
-    send        (point to point, pipeline stages)              B / bw +           a
+    all_reduce  (ring: reduce-scatter + all-gather)   2 (N-1)/N x B / bw + a0 + 2 (N-1) x a
+    all_gather  (ring)                                  (N-1)/N x B / bw + a0 +   (N-1) x a
+    send        (point to point, pipeline stages)              B / bw + a0 +           a
 
-(Patarasuk & Yuan, "Bandwidth optimal all-reduce algorithms for clusters of workstations", JPDC 2009; NCCL
-costs a ring with the same step counts, src/graph/tuning.cc.)  The kernel's compute is 0 FLOPs; the link
-energy is not modelled (no sourced pJ per byte), so a collective costs static power only, and says so.
+(Patarasuk & Yuan, "Bandwidth optimal all-reduce algorithms for clusters of workstations", JPDC 2009.)  The
+latency terms are NCCL's own cost model (src/graph/tuning.cc: ``baseLat + nsteps x hwLat`` for a ring, the
+low-latency LL protocol NCCL picks for the small messages of decode); the chip YAML cites the NCCL release its
+two numbers come from.  The bandwidth term uses the link's full bandwidth (NCCL's LL128 / Simple protocols,
+which large messages use, have a larger base latency: so mid-size messages come out slightly optimistic).
+The kernel's compute is 0 FLOPs; the link energy is not modelled (no sourced pJ per byte), so a collective
+costs static power only, and says so.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ def all_reduce_s(nbytes: float, chips: int, link: Interconnect) -> float:
     n = int(chips)
     if n <= 1:
         return 0.0
-    return 2 * (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + 2 * (n - 1) * link.latency_s
+    return 2 * (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + link.base_latency_s + 2 * (n - 1) * link.latency_s
 
 
 def all_gather_s(nbytes: float, chips: int, link: Interconnect) -> float:
@@ -38,12 +43,12 @@ def all_gather_s(nbytes: float, chips: int, link: Interconnect) -> float:
     n = int(chips)
     if n <= 1:
         return 0.0
-    return (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + (n - 1) * link.latency_s
+    return (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + link.base_latency_s + (n - 1) * link.latency_s
 
 
 def send_s(nbytes: float, link: Interconnect) -> float:
     """One point-to-point transfer of `nbytes` (a pipeline stage handing its activations on)."""
-    return nbytes / link.bandwidth_bytes_per_s + link.latency_s
+    return nbytes / link.bandwidth_bytes_per_s + link.base_latency_s + link.latency_s
 
 
 def collective_kind(op: Op) -> str:
@@ -84,9 +89,10 @@ def map_collective(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision:
         sg=sg, hw=hw, precision=precision, precision_used=precision_used, kernel="collective", flops=0,
         bytes_by_level={}, bandwidth_by_level={}, path_times_s={LEVEL: sent / link.bandwidth_bytes_per_s},
         units_allocated=0, utilization=0.0, overhead_s=hw.launch_overhead_s, peak=hw.peak(precision_used),
-        latency_exposed_s=steps * link.latency_s,
+        latency_exposed_s=(link.base_latency_s + steps * link.latency_s) if steps else 0.0,
         details={"rule": "collective", "collective": kind, "chips": int(op.groups), "link": link.name,
                  "message_bytes": float(op.bytes_written), "link_bytes": sent, "latency_steps": steps,
+                 "base_latency_s": link.base_latency_s if steps else 0.0,
                  "note": "link energy not modelled (no sourced pJ/byte): static power only"},
     )
     km.bound = "interconnect"

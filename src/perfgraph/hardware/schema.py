@@ -41,7 +41,8 @@ every number has a source, `hardware.sources`) and `json_schema` exports them fo
     interconnect:                     # optional: the chip-to-chip link of tensor / pipeline parallelism
       name: NVLink 4                  # (engine.collective); bandwidth per direction, per chip; latency
       bandwidth_bytes_per_s: 450.0e+9 # per ring step
-      latency_s: 0.47e-6
+      latency_s: 0.6e-6               # NCCL's per-step hwLat
+      base_latency_s: 6.6e-6          # optional: NCCL's fixed baseLat per collective call
       source: ...
     calibration: {...}                # optional: measured microbenchmarks (`hardware.microbench`)
 
@@ -281,6 +282,8 @@ class Link(Section):
     name: Text
     bandwidth_bytes_per_s: LinkBandwidth = Field(description="per direction, per chip")
     latency_s: LinkLatency = Field(description="per ring step")
+    base_latency_s: LinkLatency = Field(0.0, description="fixed cost of one collective call (NCCL's baseLat); "
+                                                         "0 when the link's library publishes none")
 
 
 class ChipFile(Section):

@@ -63,11 +63,13 @@ class MemoryLevel:
 
 @dataclass(frozen=True)
 class Interconnect:
-    """The chip-to-chip link that collectives use: bandwidth per direction per chip, latency per ring step."""
+    """The chip-to-chip link that collectives use: bandwidth per direction per chip, latency per ring step,
+    and the fixed latency of one collective call (0 where none is published)."""
 
     name: str
     bandwidth_bytes_per_s: float
     latency_s: float
+    base_latency_s: float = 0.0
 
 
 def _interconnect(raw: dict) -> Interconnect | None:
@@ -75,7 +77,7 @@ def _interconnect(raw: dict) -> Interconnect | None:
     if not ic:
         return None
     return Interconnect(name=str(ic["name"]), bandwidth_bytes_per_s=float(ic["bandwidth_bytes_per_s"]),
-                        latency_s=float(ic["latency_s"]))
+                        latency_s=float(ic["latency_s"]), base_latency_s=float(ic.get("base_latency_s", 0.0)))
 
 
 @dataclass
