@@ -1,15 +1,17 @@
 """Calibration stability: do two calibrations of this machine predict the same models?
 
 Runs `--calibrations` full calibrations (`measure.calibrate.run_calibration`) with `--rounds` interleaved
-rounds each and, as the peer measured in the same run, as many with one round (what `perfgraph calibrate`
-did before rounds), alternating the two so that neither gets the quieter phase of the host. Every profile
+rounds each and, as the peer measured in the same run, as many of the `--peer` kind, alternating the two so
+that neither gets the quieter phase of the host: `no-phase` (default) the same rounds without bringing the
+synthetic networks' timings to the tables' phase (`measure.sequences.phase_scale`, what calibrate did
+before), `rounds1` one round (what calibrate did before rounds). Every profile
 then predicts the same models (bench_validate's developed and hold-out sets, batch 1 and 8, fp32, traced
 once); per row the spread is slowest / fastest prediction over the calibrations of one kind. Nothing is
 measured on the models and nothing is fitted: this scores the calibration's reproducibility only.
 Issue #18's goal: two calibrations on a quiet host predict within 5 % of each other.
 
     .venv/bin/python benchmarks/bench_calibration_stability.py [--calibrations 2] [--rounds 2] [--threads 2]
-        [--batches 1,8] [--json out.json]
+        [--batches 1,8] [--peer no-phase|rounds1] [--json out.json]
 
 Each full calibration takes minutes; the whole run about (calibrations x (rounds + 1)) x 3 minutes on two cores.
 """
@@ -50,6 +52,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--peer", choices=("no-phase", "rounds1"), default="no-phase",
+                    help="the calibrations compared with: same rounds without phase scaling, or one round")
     ap.add_argument("--json", help="write the per-row predictions and the summary here")
     args = ap.parse_args()
 
@@ -59,30 +63,38 @@ def main() -> None:
 
     batches = [int(b) for b in args.batches.split(",")]
     graphs = {f"{m} b{b}": analyze(ModelSpec(m, batch=b)) for m in MODELS + HOLDOUT for b in batches}
-    kinds = {f"rounds={args.rounds}": args.rounds, "rounds=1": 1}
+    main_kind = f"rounds={args.rounds}"
+    # kind -> (rounds, phase scaling)
+    kinds = {main_kind: (args.rounds, True),
+             **({f"rounds={args.rounds} no-phase": (args.rounds, False)} if args.peer == "no-phase"
+                else {"rounds=1": (1, True)})}
     predicted: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     in_run: dict[str, list] = {k: [] for k in kinds}
     overheads: dict[str, list] = {k: [] for k in kinds}
     for i in range(args.calibrations):
-        for kind, rounds in kinds.items():
+        for kind, (rounds, phase) in kinds.items():
             t = time.perf_counter()
-            prof = run_calibration(threads=args.threads, device="cpu", rounds=rounds)
+            prof = run_calibration(threads=args.threads, device="cpu", rounds=rounds, phase_scaling=phase)
             predicted[kind].append({row: predict_model(mg, prof, "fp32").latency_s for row, mg in graphs.items()})
             in_run[kind].append(prof.noise.get("rounds"))
             overheads[kind].append({k: prof.overhead.get(k) for k in OVERHEAD_KEYS})
+            ps = (prof.overhead.get("sequence_fit") or {}).get("phase_scale") or {}
             print(f"calibration {i + 1}/{args.calibrations} ({kind}): {time.perf_counter() - t:.0f} s, others' CPU "
-                  f"share {prof.noise['other_cpu_share']:.0%}", flush=True)
+                  f"share {prof.noise['other_cpu_share']:.0%}, in-sequence term "
+                  f"{prof.overhead.get('sequence_op_s', 0) * 1e6:.1f} us/op"
+                  + (f", network phase scale median {ps['median']:.3f} ({ps['min']:.3f}-{ps['max']:.3f})"
+                     if ps else ""), flush=True)
     result = {}
-    print(f"\n{'calibrations':<14} {'rows':>5} {'median spread':>14} {'max spread':>11} {'within 5 %':>11}")
+    print(f"\n{'calibrations':<20} {'rows':>5} {'median spread':>14} {'max spread':>11} {'within 5 %':>11}")
     for kind in kinds:
         per_row = spreads(predicted[kind])
         s = summary(per_row)
         result[kind] = {"summary": s, "spread": per_row, "predicted_s": predicted[kind], "in_run": in_run[kind]}
-        print(f"{kind:<14} {s['rows']:>5} {s['median_spread']:>14.3f} {s['max_spread']:>11.3f} "
+        print(f"{kind:<20} {s['rows']:>5} {s['median_spread']:>14.3f} {s['max_spread']:>11.3f} "
               f"{s['within_5pct']:>10.0%}")
-    worst = sorted(result[f"rounds={args.rounds}"]["spread"].items(), key=lambda kv: -kv[1])[:5]
-    print("widest rows (rounds={}): ".format(args.rounds) + ", ".join(f"{k} x{v:.3f}" for k, v in worst))
-    for spread in in_run[f"rounds={args.rounds}"]:
+    worst = sorted(result[main_kind]["spread"].items(), key=lambda kv: -kv[1])[:5]
+    print(f"widest rows ({main_kind}): " + ", ".join(f"{k} x{v:.3f}" for k, v in worst))
+    for spread in in_run[main_kind]:
         if spread:
             print(f"in-run round spread reported by calibrate: per case x{spread['case_spread_median']:.3f} median, "
                   f"p90 x{spread['case_spread_p90']:.3f}")

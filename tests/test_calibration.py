@@ -530,3 +530,31 @@ def test_hardware_local_uses_this_machines_profile(quick_profile, monkeypatch):
                              CalibrationProfile.load(dst), dtype="fp32").latency_s
     assert row["tier"] == "local" and row["latency_s"] == pytest.approx(expected, rel=1e-9)
     assert row["expected_error"] > 0 and any("calibration profile" in n for n in row["notes"])
+
+
+def test_network_timings_are_brought_to_the_tables_phase():
+    """A fake clock makes every run last exactly 1 ms; a probe that runs 2x (then 1.5x) its table-phase
+    time says the host is slow now: each round is scaled by ref / mean(probe before, after)."""
+    import itertools
+
+    import torch
+
+    from perfgraph.measure.sequences import measure_sequences, phase_scale
+
+    assert phase_scale(10e-6, 20e-6, 20e-6) == pytest.approx(0.5)
+    assert phase_scale(10e-6, 0.0, 0.0) == 1.0 and phase_scale(0.0, 20e-6, 20e-6) == 1.0
+    assert phase_scale(10e-6, 40e-6, 40e-6) == 1.0  # 4x off: a disturbance, not a phase
+    ticks = itertools.count()
+    probes = itertools.cycle([20e-6, 20e-6, 15e-6, 15e-6])  # (before, after) of each network round
+    _, samples = measure_sequences(torch, synthetic_profile(), quick=True, rounds=2, run_s=0.01, warmup_s=0.0,
+                                   clock=lambda: next(ticks) * 1e-3, phase_probe=lambda: next(probes),
+                                   phase_ref_s=10e-6)
+    assert samples
+    for s in samples:
+        assert s["rounds_s"] == pytest.approx([1e-3 * s["phase_scale"][0], 1e-3 * s["phase_scale"][1]])
+        assert all(f == pytest.approx(0.5) or f == pytest.approx(10 / 15) for f in s["phase_scale"])
+    # without a probe nothing is scaled
+    ticks = itertools.count()
+    _, plain = measure_sequences(torch, synthetic_profile(), quick=True, rounds=1, run_s=0.01, warmup_s=0.0,
+                                 clock=lambda: next(ticks) * 1e-3)
+    assert all(s["rounds_s"] == [pytest.approx(1e-3)] and s["phase_scale"] == [1.0] for s in plain)

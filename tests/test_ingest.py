@@ -257,3 +257,27 @@ def test_a_partial_in_place_write_moves_only_the_rows_written():
     rows, index = 2 * 64 * 4, 2 * 8
     assert copy_op.bytes_written == rows and copy_op.bytes_read + copy_op.weight_bytes == rows + index
     assert add_op.bytes_written == rows and add_op.bytes_read + add_op.weight_bytes == 2 * rows + index
+
+
+def test_a_gather_reads_the_rows_it_picks_not_its_whole_source():
+    """An embedding lookup of 3 tokens reads 3 rows of its table (a decode step's token embedding is one
+    row, not the vocabulary), plus the indices; index_select alike."""
+    import torch
+
+    from perfgraph.pipeline import analyze_module
+
+    class Lookup(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(1000, 64)
+            self.register_buffer("table", torch.zeros(500, 32))
+
+        def forward(self, x):
+            ids = x.long()  # token ids (the traced input is a float tensor)
+            return self.emb(ids).sum() + self.table.index_select(0, ids).sum()
+
+    mg = analyze_module(Lookup(), input_shape=(3,))
+    emb = next(op for op in mg.ops if op.target.startswith("aten.embedding"))
+    sel = next(op for op in mg.ops if op.target.startswith("aten.index_select"))
+    assert emb.weight_bytes == 3 * 64 * 4 and emb.bytes_read == 3 * 8 and emb.bytes_written == 3 * 64 * 4
+    assert sel.bytes_read + sel.weight_bytes == 3 * 32 * 4 + 3 * 8 and sel.bytes_written == 3 * 32 * 4

@@ -118,12 +118,31 @@ def test_a_host_bound_model_says_so():
 
 
 def test_graph_replay_is_faster_than_compiled_launches_on_a_gpu(r18):
-    hw = get("a100")
+    hw = get("h100")
     compiled = map_model(r18, hw, "fp16", runtime="compiled")
     graph = map_model(r18, hw, "fp16", runtime="graph")
     assert graph.runtime == "graph" and graph.latency_s < compiled.latency_s
-    # same kernels, only the launch cost differs: 21 launches at (5 us - 1 us)
+    # same kernels, only the launch cost differs: 21 launches at (5 us - 1 us, the GRAPH_LAUNCH_S estimate:
+    # H100 has no measured graph_launch_s)
     assert compiled.latency_s - graph.latency_s == pytest.approx(21 * (hw.launch_overhead_s - 1e-6), rel=0.2)
+
+
+def test_graph_replay_uses_the_chips_measured_per_kernel_cost():
+    """A100 and H200 carry graph_launch_s (gpu-benches' graph-replayed streaming kernel, t0 of t0 + bytes /
+    rate = 3.29 us): every graph kernel pays it instead of the 1 us estimate, and says where it came from."""
+    from perfgraph.engine.model_mapping import graph_launch
+
+    for chip in ("a100", "h200"):
+        launch, why = graph_launch(get(chip))
+        assert launch == 3.29e-6 and why.startswith("derived: ") and "gpu-small-kernels" in why
+    launch, why = graph_launch(get("h100"))
+    assert launch == 1e-6 and why.startswith("estimate")
+    tiny = analyze_graph("mobilenet_v3_small")
+    mm = map_model(tiny, get("a100"), "fp16", runtime="graph")
+    assert {round(k.overhead_s * 1e9) for k in mm.kernels if k.kernel not in ("empty",)} <= {3290, 2 * 3290}
+    # the measured fit the number comes from: gpu-small-kernels h200_graph.txt rows, fitted here again
+    fit = Fit.of([(p.work, p.seconds) for p in get("h200").calibration.modes["default"].bandwidth])
+    assert fit.t0 == pytest.approx(3.29e-6, abs=0.01e-6) and fit.rate == pytest.approx(3414e9, rel=1e-3)
 
 
 def test_tpus_and_kpus_always_run_compiled_and_say_so(r18):

@@ -194,7 +194,8 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str, stages: dict[int
     notes = [rt_note] if rt_note else []
     chip = hw
     if rt is Runtime.GRAPH:
-        chip = hw.with_overrides({"overhead": {"launch_s": GRAPH_LAUNCH_S}}, source=GRAPH_LAUNCH_SOURCE)
+        launch, why = graph_launch(hw)
+        chip = hw.with_overrides({"overhead": {"launch_s": launch}}, source=why)
     graph = eager_graph(mg) if rt is Runtime.EAGER else mg
     if graph is not mg:
         stages = None
@@ -296,6 +297,17 @@ def map_model(mg: ModelGraph, hw: HardwareSpec, precision: str, stages: dict[int
     mm.placement = {**plan.summary(), "streamed_bytes": streamed_bytes(kernels, plan.stream_level)}
     mm.energy_split = energy_split(kernels, chip, seq)
     return mm
+
+
+def graph_launch(hw: HardwareSpec) -> tuple[float, str]:
+    """(seconds, source) of one kernel's fixed cost under the `graph` runtime: the chip's measured
+    ``graph_launch_s`` (its calibration section: a streaming kernel replayed from a CUDA graph, t0 of
+    time = t0 + bytes / rate) where there is one, else the `GRAPH_LAUNCH_S` estimate."""
+    curves = curves_for(hw)
+    measured = curves.mode.graph_launch_s if curves is not None else None
+    if measured:
+        return float(measured), curves.mode.sources.get("graph_launch_s") or f"measured: {curves.mode.source}"
+    return GRAPH_LAUNCH_S, GRAPH_LAUNCH_SOURCE
 
 
 def eager_timeline(graph: ModelGraph, kernels: list[KernelMapping], hw: HardwareSpec, dispatch_s: float) -> Timeline:

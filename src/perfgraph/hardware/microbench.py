@@ -10,6 +10,7 @@ Schema (pydantic models below; `calibration_json_schema()` exports it for editor
           clock_ghz: 1.3              # the clock the mode actually ran at (optional)
           dispatch_s: 3.5e-5          # the framework's per-op host cost in a stream of ops (eager dispatch)
           sync_s: 6.0e-5              # one synchronised tiny op, end to end (optional, reported only)
+          graph_launch_s: 3.3e-6      # fixed time per kernel replayed back to back from a CUDA graph (optional)
           sources: {dispatch_s: "derived: ..."}   # a field's own source, where it differs from `source`
           bandwidth:                  # bytes moved per call (read + write) -> bytes/s achieved; time_s: the
             - {kernel: copy, bytes: 8.0e+6, bytes_per_s: 1.2e+11, time_s: 6.7e-5}   # timed call (optional)
@@ -108,6 +109,9 @@ class ModeCalibration(_Strict):
     clock_ghz: float | None = Field(default=None, gt=0, le=10)
     dispatch_s: float | None = Field(default=None, gt=0, le=1e-2)
     sync_s: float | None = Field(default=None, gt=0, le=1e-1)
+    # t0 of a streaming kernel replayed back to back from a CUDA graph (time = t0 + bytes / rate): the
+    # per-kernel cost of the `graph` runtime (launch gap, fill and drain) where it was measured
+    graph_launch_s: float | None = Field(default=None, gt=0, le=1e-3)
     sources: dict[str, str] = Field(default_factory=dict)
     bandwidth: list[BandwidthPoint] = Field(default_factory=list)
     gemm: list[GemmPoint] = Field(default_factory=list)
@@ -124,7 +128,7 @@ class CalibrationSection(_Strict):
     @classmethod
     def _some_data(cls, modes: dict[str, ModeCalibration]) -> dict[str, ModeCalibration]:
         for name, m in modes.items():
-            if m.dispatch_s is None and not (m.bandwidth or m.gemm or m.conv):
+            if m.dispatch_s is None and m.graph_launch_s is None and not (m.bandwidth or m.gemm or m.conv):
                 raise ValueError(f"mode {name!r} has no measurement")
         return modes
 

@@ -39,6 +39,9 @@ _NO_WRITE = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_str
 # written are the op's last tensor input; the *_add_ forms also read the rows they add to.
 _PARTIAL_WRITES = {"index_copy_", "index_put_", "_index_put_impl_", "scatter_", "masked_scatter_"}
 _PARTIAL_ADDS = {"index_add_", "scatter_add_", "scatter_reduce_"}
+# Gathers read the rows they pick from their source (inputs[0]: an embedding table, a tensor indexed), not
+# the whole source: at most as many bytes as they write (a decode step's token embedding is one row).
+_GATHERS = {"embedding", "index_select", "gather", "index", "take"}
 
 
 class TraceError(RuntimeError):
@@ -296,6 +299,11 @@ def to_model_graph(rec: Recording, built: BuiltModel, dtype: torch.dtype, params
                           if k == 0 or v in consumers or values[v].is_model_output)
             if rop.name in _NO_WRITE:
                 written = 0
+            if rop.name in _GATHERS and rop.inputs and rop.outputs:
+                source = values[rop.inputs[0]]
+                picked = min(source.nbytes, values[rop.outputs[0]].nbytes)
+                others = sum(values[v].nbytes for v in rop.inputs[1:] if not values[v].is_weight)
+                read, weight = (others, picked) if source.is_weight else (others + picked, weight)
             if rop.in_place and rop.name in _PARTIAL_WRITES | _PARTIAL_ADDS and len(rop.inputs) >= 2:
                 rest = rop.inputs[1:]  # inputs[0] is the destination
                 written = values[rest[-1]].nbytes

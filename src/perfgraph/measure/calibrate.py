@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import statistics
 import time
 from typing import Any, Callable
 
@@ -49,7 +50,7 @@ from perfgraph.measure.timing import CpuActivity, Timer
 def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("fp32",), quick: bool = False,
                     device: str = "auto", progress: Callable[[int], Any] | None = None,
                     notes: list[str] | None = None, sequence: bool = True, rounds: int = 1,
-                    reference: "dict[str, Any] | None" = None) -> CalibrationProfile:
+                    reference: "dict[str, Any] | None" = None, phase_scaling: bool = True) -> CalibrationProfile:
     """Run the microbenchmarks and return the profile (not saved).
 
     `rounds`: time every case that many times, in interleaved rounds over the whole grid (a shared host's
@@ -60,7 +61,8 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
 
     `progress(total)` is a context manager factory yielding `advance(label)` (like `cli.output.progress`).
     `notes` collects one-line remarks (skipped dtypes, ...).  `sequence`: fit the in-sequence term on
-    synthetic networks (`measure.sequences`, CPU only) after the tables.
+    synthetic networks (`measure.sequences`, CPU only) after the tables; `phase_scaling`: time the probe conv
+    around each network and bring its time to the tables' phase (`measure.sequences.phase_scale`).
     """
     import contextlib
 
@@ -210,7 +212,9 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
                 fit, samples = measure_sequences(torch, profile, quick=quick, delay=delay,
                                                  rounds=2 if quick else 3, run_s=0.05 if quick else 0.25,
                                                  warmup_s=0.05 if quick else 0.3,
-                                                 quiet_wait_s=0.0 if quick else 5.0)
+                                                 quiet_wait_s=0.0 if quick else 5.0,
+                                                 phase_probe=lambda: timer.time(probe, budget_s=0.01).median_s,
+                                                 phase_ref_s=statistics.median(probe_t) if phase_scaling else 0.0)
         finally:
             delay.close()
             torch.set_num_threads(prev_threads)
@@ -307,7 +311,6 @@ def round_spread(profile: CalibrationProfile, cases: dict[str, list[Case]], by_r
     over the cases), and per reference graph the latency predicted from each round's tables alone
     (slowest / fastest). The profile's own tables (lower median per case) are not changed."""
     import copy
-    import statistics
 
     ratios = sorted(max(tm.median_s for tm in tms) / min(tm.median_s for tm in tms)
                     for tms in by_round.values() if min(tm.median_s for tm in tms) > 0)

@@ -229,12 +229,20 @@ def sequence_specs(quick: bool) -> list[tuple[str, int, int]]:
 def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, run_s: float = 0.25,
                       warmup_s: float = 0.3, delay=None, max_delay: float = 0.03,
                       clock: Callable[[], float] = time.perf_counter, progress: Callable[[str], Any] | None = None,
-                      quiet_wait_s: float = 0.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                      quiet_wait_s: float = 0.0, phase_probe: Callable[[], float] | None = None,
+                      phase_ref_s: float = 0.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Trace, predict (profile without the term) and time the synthetic networks; fit the term.
 
     Each round times every network (after a warm-up in the first) for about `run_s` seconds (at least 5
     runs) and keeps the median of its undisturbed runs (`delay`: a `timing.RunDelay`, runs during which
-    this process waited for a CPU more than `max_delay` of the run are set aside).  Returns (fit, samples)."""
+    this process waited for a CPU more than `max_delay` of the run are set aside).
+
+    `phase_probe` (the calibration's probe conv: returns its time now) and `phase_ref_s` (its median while
+    the tables were timed): a shared host runs faster and slower in phases, and the term is a residual of
+    two timings taken minutes apart, so it would absorb the difference of phases.  The probe is timed
+    before and after each network's round, and the round's time is scaled by ``phase_ref_s / probe`` (the
+    mean of the two): the network at the tables' phase (`phase_scale` per round in the samples).
+    Returns (fit, samples)."""
     import gc
 
     from perfgraph.engine.calibrated import predict_model
@@ -278,6 +286,7 @@ def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, r
                     t0 = clock()
                     while r == 0 and clock() - t0 < warmup_s:
                         net(x)
+                    before = phase_probe() if phase_probe and phase_ref_s > 0 else 0.0
                     times: list[float] = []
                     every: list[float] = []
                     t_start, n = clock(), 0
@@ -297,7 +306,9 @@ def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, r
                         s["disturbed_rounds"] = s.get("disturbed_rounds", 0) + 1
                         s.setdefault("disturbed", []).append(r)
                         times = every
-                    s["rounds_s"].append(statistics.median(times))
+                    scale = phase_scale(phase_ref_s, before, phase_probe() if before > 0 else 0.0)
+                    s.setdefault("phase_scale", []).append(scale)
+                    s["rounds_s"].append(statistics.median(times) * scale)
     finally:
         if was:
             gc.enable()
@@ -305,6 +316,10 @@ def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, r
     disturbed = sum(s.get("disturbed_rounds", 0) for s in samples)
     fit["disturbed_rounds"] = disturbed
     fit["network_rounds"] = rounds * len(samples)
+    scales = sorted(f for s in samples for f in s.get("phase_scale", []))
+    if scales:  # how far the host's phase moved the network timings (1: not at all)
+        fit["phase_scale"] = {"median": scales[len(scales) // 2], "min": scales[0], "max": scales[-1],
+                              "probe_ref_s": phase_ref_s}
     for s in samples:
         s["measured_s"] = _network_time(s)
     if disturbed > MAX_DISTURBED_SHARE * rounds * len(samples):
@@ -317,6 +332,24 @@ def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, r
 
 
 MAX_DISTURBED_SHARE = 0.25
+# A probe pair this far from the tables' phase is not a phase but a disturbance: no scaling then.
+MAX_PHASE_SCALE = 2.0
+
+
+def phase_scale(ref_s: float, before_s: float, after_s: float) -> float:
+    """The factor that brings a network timed between probe timings `before_s` and `after_s` to the phase
+    of the tables (probe `ref_s`): ref / mean(before, after); 1 without a probe or beyond MAX_PHASE_SCALE.
+
+    Examples:
+        >>> round(phase_scale(10e-6, 12e-6, 13e-6), 6)  # the host ran 25 % slow around this network
+        0.8
+        >>> phase_scale(10e-6, 0.0, 0.0), phase_scale(10e-6, 50e-6, 50e-6)
+        (1.0, 1.0)
+    """
+    if ref_s <= 0 or before_s <= 0 or after_s <= 0:
+        return 1.0
+    f = ref_s / ((before_s + after_s) / 2)
+    return f if 1 / MAX_PHASE_SCALE <= f <= MAX_PHASE_SCALE else 1.0
 
 
 def _network_time(s: dict[str, Any]) -> float:
