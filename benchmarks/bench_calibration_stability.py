@@ -2,16 +2,16 @@
 
 Runs `--calibrations` full calibrations (`measure.calibrate.run_calibration`) with `--rounds` interleaved
 rounds each and, as the peer measured in the same run, as many of the `--peer` kind, alternating the two so
-that neither gets the quieter phase of the host: `no-phase` (default) the same rounds without bringing the
-synthetic networks' timings to the tables' phase (`measure.sequences.phase_scale`, what calibrate did
-before), `rounds1` one round (what calibrate did before rounds). Every profile
+that neither gets the quieter phase of the host: `phase` (default) the same rounds with the synthetic
+networks' timings brought to the tables' phase (`run_calibration(phase_scaling=True)`, an option that is
+off by default), `rounds1` one round (what calibrate did before rounds). Every profile
 then predicts the same models (bench_validate's developed and hold-out sets, batch 1 and 8, fp32, traced
 once); per row the spread is slowest / fastest prediction over the calibrations of one kind. Nothing is
 measured on the models and nothing is fitted: this scores the calibration's reproducibility only.
 Issue #18's goal: two calibrations on a quiet host predict within 5 % of each other.
 
     .venv/bin/python benchmarks/bench_calibration_stability.py [--calibrations 2] [--rounds 2] [--threads 2]
-        [--batches 1,8] [--peer no-phase|rounds1] [--json out.json]
+        [--batches 1,8] [--peer phase|rounds1] [--json out.json]
 
 Each full calibration takes minutes; the whole run about (calibrations x (rounds + 1)) x 3 minutes on two cores.
 """
@@ -52,8 +52,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="1,8")
-    ap.add_argument("--peer", choices=("no-phase", "rounds1"), default="no-phase",
-                    help="the calibrations compared with: same rounds without phase scaling, or one round")
+    ap.add_argument("--peer", choices=("phase", "rounds1"), default="phase",
+                    help="the calibrations compared with: same rounds with phase scaling, or one round")
     ap.add_argument("--json", help="write the per-row predictions and the summary here")
     args = ap.parse_args()
 
@@ -65,9 +65,9 @@ def main() -> None:
     graphs = {f"{m} b{b}": analyze(ModelSpec(m, batch=b)) for m in MODELS + HOLDOUT for b in batches}
     main_kind = f"rounds={args.rounds}"
     # kind -> (rounds, phase scaling)
-    kinds = {main_kind: (args.rounds, True),
-             **({f"rounds={args.rounds} no-phase": (args.rounds, False)} if args.peer == "no-phase"
-                else {"rounds=1": (1, True)})}
+    kinds = {main_kind: (args.rounds, False),
+             **({f"rounds={args.rounds} phase": (args.rounds, True)} if args.peer == "phase"
+                else {"rounds=1": (1, False)})}
     predicted: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     in_run: dict[str, list] = {k: [] for k in kinds}
     overheads: dict[str, list] = {k: [] for k in kinds}

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_llm_published.py                      # table + summary
     .venv/bin/python benchmarks/bench_llm_published.py --json out.json      # also every row and the summary
     .venv/bin/python benchmarks/bench_llm_published.py --no-peers --rows vllm
+    .venv/bin/python benchmarks/bench_llm_published.py --set holdout               # the hold-out rows
 
 The rows (`llm_published.ROWS`) are published measurements -- TensorRT-LLM, LMDeploy, gpt-fast, vLLM and
 NVIDIA NIM figures on A100, H100 and H200 -- each with its source URL and conditions.  Nothing is fitted to
@@ -59,6 +60,9 @@ LA_EXTRA_CONFIGS = {
     "Llama-3-70B": {"name": "pg_llama3_70b", "num_layers": 80, "n_head": 64, "hidden_dim": 8192,
                     "vocab_size": 128256, "max_seq_len": 131072, "num_key_value_heads": 8,
                     "ffn_embed_dim": 43008, "expansion_ratio": 5.25, "model_type": "llama"},
+    "Mistral-7B": {"name": "pg_mistral_7b", "num_layers": 32, "n_head": 32, "hidden_dim": 4096,
+                   "vocab_size": 32000, "max_seq_len": 32768, "num_key_value_heads": 8,
+                   "ffn_embed_dim": 21504, "expansion_ratio": 5.25, "model_type": "mistral"},
     "Mixtral-8x7B": {"name": "pg_mixtral_8x7b", "num_layers": 32, "n_head": 32, "hidden_dim": 4096,
                      "vocab_size": 32000, "max_seq_len": 32768, "num_key_value_heads": 8,
                      "ffn_embed_dim": 21504, "expansion_ratio": 5.25, "model_type": "mixtral",
@@ -66,7 +70,7 @@ LA_EXTRA_CONFIGS = {
 }
 GENZ_MODELS = {"Llama-2-7B": bench_llm.CONFIGS["hf:llama-7b"][1], "Llama-2-70B": bench_llm.CONFIGS["hf:llama-70b"][1],
                "Llama-3-8B": "meta-llama/Llama-3.1-8B", "Llama-3-70B": "meta-llama/Llama-3.1-70B",
-               "Mixtral-8x7B": "mistralai/Mixtral-8x7B"}
+               "Mixtral-8x7B": "mistralai/Mixtral-8x7B", "Mistral-7B": "mistralai/Mistral-7B"}
 LA_MODELS = {"Llama-2-7B": bench_llm.CONFIGS["hf:llama-7b"][0], "Llama-2-70B": bench_llm.CONFIGS["hf:llama-70b"][0]}
 # perfgraph chip -> (llm-analysis GPU or None, GenZ system name or dict)
 PEER_CHIPS: dict[str, tuple[str | None, Any]] = {
@@ -292,10 +296,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peers-python", default="/tmp/peers/bin/python")
     ap.add_argument("--no-peers", action="store_true", help="perfgraph only")
+    ap.add_argument("--set", dest="row_set", choices=("published", "holdout"), default="published",
+                    help="published: the 33 rows of llm_published.py (seen while developing the model); holdout: "
+                         "llm_published_holdout.py, collected before any prediction was made on them")
     ap.add_argument("--rows", default="", help="only rows whose id contains this text")
     ap.add_argument("--json", metavar="PATH", help="write every row and the summary as JSON")
     args = ap.parse_args(argv)
-    rows = [r for r in ROWS if args.rows in r["id"]]
+    if args.row_set == "holdout":
+        from llm_published_holdout import HOLDOUT_ROWS as source_rows
+    else:
+        source_rows = ROWS
+    rows = [r for r in source_rows if args.rows in r["id"]]
     if not rows:
         print(f"no row id contains {args.rows!r}", file=sys.stderr)
         return 2

@@ -33,17 +33,20 @@ def _load(name: str):
 
 
 DATA = _load("llm_published")
+HOLDOUT = _load("llm_published_holdout")
+ALL_ROWS = DATA.ROWS + HOLDOUT.HOLDOUT_ROWS
 REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "chip", "tp", "precision", "scheme",
             "batch", "prompt_len", "output_len", "metric", "value", "phase", "conversion", "conditions")
 
 
 def test_rows_are_unique_and_enough():
-    ids = [r["id"] for r in DATA.ROWS]
+    ids = [r["id"] for r in ALL_ROWS]  # the hold-out set never reuses an id of the development set
     assert len(ids) == len(set(ids))
-    assert len(ids) >= 15
+    assert len(DATA.ROWS) >= 15 and len(HOLDOUT.HOLDOUT_ROWS) >= 15
+    assert HOLDOUT.METRICS == DATA.METRICS and HOLDOUT.PHASES == DATA.PHASES
 
 
-@pytest.mark.parametrize("row", DATA.ROWS, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", ALL_ROWS, ids=lambda r: r["id"])
 def test_row_is_well_formed(row):
     assert all(key in row for key in REQUIRED), [k for k in REQUIRED if k not in row]
     url, title = row["source"]
@@ -59,7 +62,7 @@ def test_row_is_well_formed(row):
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in row["params"].items())
 
 
-@pytest.mark.parametrize("row", DATA.ROWS, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", ALL_ROWS, ids=lambda r: r["id"])
 def test_row_names_a_model_and_chip_perfgraph_knows(row):
     assert row["model"].startswith("hf:") and row["model"][3:] in list_names()
     assert get(row["chip"]).id == row["chip"]
@@ -81,3 +84,19 @@ def test_metric_formulas_on_worked_numbers():
     assert bench.error({"value": 4.0}, 5.0) == pytest.approx(0.25)
     with pytest.raises(ValueError, match="unknown metric"):
         bench.derive({**row, "metric": "bogus"}, 0.01, 0.005)
+
+
+def test_the_bench_runs_a_hold_out_row_end_to_end(capsys):
+    """`bench_llm_published.py --set holdout --no-peers --rows ID` (the docs' command, one row): the row is
+    predicted and summarised; an id that matches nothing is a clear error."""
+    bench = _load("bench_llm_published")
+    saved = list(sys.path)
+    sys.path.insert(0, str(BENCH))  # the bench imports the hold-out rows by name
+    try:
+        assert bench.main(["--set", "holdout", "--no-peers", "--rows", "torchao-a100-l3-8b-bf16"]) == 0
+        out = capsys.readouterr().out
+        assert "torchao-a100-l3-8b-bf16" in out and "perfgraph:  1 rows" in out
+        assert bench.main(["--set", "holdout", "--no-peers", "--rows", "no-such-row"]) == 2
+        assert "no row id contains 'no-such-row'" in capsys.readouterr().err
+    finally:
+        sys.path[:] = saved

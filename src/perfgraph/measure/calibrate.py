@@ -50,7 +50,7 @@ from perfgraph.measure.timing import CpuActivity, Timer
 def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("fp32",), quick: bool = False,
                     device: str = "auto", progress: Callable[[int], Any] | None = None,
                     notes: list[str] | None = None, sequence: bool = True, rounds: int = 1,
-                    reference: "dict[str, Any] | None" = None, phase_scaling: bool = True) -> CalibrationProfile:
+                    reference: "dict[str, Any] | None" = None, phase_scaling: bool = False) -> CalibrationProfile:
     """Run the microbenchmarks and return the profile (not saved).
 
     `rounds`: time every case that many times, in interleaved rounds over the whole grid (a shared host's
@@ -62,7 +62,8 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
     `progress(total)` is a context manager factory yielding `advance(label)` (like `cli.output.progress`).
     `notes` collects one-line remarks (skipped dtypes, ...).  `sequence`: fit the in-sequence term on
     synthetic networks (`measure.sequences`, CPU only) after the tables; `phase_scaling`: time the probe conv
-    around each network and bring its time to the tables' phase (`measure.sequences.phase_scale`).
+    around each network and bring its time to the tables' phase (`measure.sequences.phase_scale`) -- off by
+    default: measured, it did not make two calibrations agree better (docs/calibration.md).
     """
     import contextlib
 

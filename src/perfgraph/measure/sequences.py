@@ -241,7 +241,8 @@ def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, r
     the tables were timed): a shared host runs faster and slower in phases, and the term is a residual of
     two timings taken minutes apart, so it would absorb the difference of phases.  The probe is timed
     before and after each network's round, and the round's time is scaled by ``phase_ref_s / probe`` (the
-    mean of the two): the network at the tables' phase (`phase_scale` per round in the samples).
+    mean of the two): the network at the tables' phase (`phase_scale` per round in the samples).  Off unless
+    both are given (`run_calibration(phase_scaling=True)`): measured, it did not make calibrations agree better.
     Returns (fit, samples)."""
     import gc
 
