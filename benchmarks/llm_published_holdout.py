@@ -44,6 +44,8 @@ with a fixed batch and stated lengths was found in the sources searched).
 
 from __future__ import annotations
 
+from llm_published import METRICS, PHASES, _row  # noqa: F401  (one row helper and vocabulary for both sets)
+
 # ---- sources ------------------------------------------------------------------------------------------------
 TRT09 = ("https://github.com/NVIDIA/TensorRT-LLM/blob/250d9c293d5edbc2a45c20775b3150b1eb68b364/"
          "docs/source/performance.md",
@@ -85,13 +87,6 @@ _TAO_CONV = ("published Tokens/Second = generated tokens (200) / wall time of ge
 _TAO_A100 = "README table 'CUDA backend | NVIDIA-A100-80GB GPU' (form factor and power limit not stated; taken as SXM)"
 _TAO_H100 = ("README table 'CUDA backend | NVIDIA-H100 GPU' (form factor not stated; taken as SXM -- the bf16 "
              "row's 1904.75 GB/s achieved weight bandwidth would be ~95% of a PCIe H100's 2.0 TB/s peak)")
-
-
-def _row(**kw):
-    kw.setdefault("params", {})
-    kw.setdefault("tp", 1)
-    kw.setdefault("runtime", "graph")
-    return kw
 
 
 HOLDOUT_ROWS: list[dict] = [
@@ -209,6 +204,3 @@ HOLDOUT_ROWS: list[dict] = [
                     "(float8_dynamic_activation_float8_weight, PerRow); linear layers only -- KV cache stays bf16 "
                     "(negligible at 206 tokens)"),
 ]
-
-METRICS = ("tpot_ms", "ttft_ms", "tok_s_seq", "e2e_ms", "out_tok_s_gpu")
-PHASES = ("decode", "prefill", "mixed")
