@@ -11,7 +11,9 @@ Runtimes (`Runtime`):
 * ``compiled`` -- torch.compile / Inductor-style fusion: the fused kernels of `ingest.partition`, each paying
   one launch on the chip's timeline (the chip spec's ``overhead.launch_s``).
 * ``graph`` -- the fused kernels replayed as a CUDA graph or an inference engine (TensorRT): the host is out
-  of the loop and the per-kernel cost is the GPU's gap between back-to-back kernels (`GRAPH_LAUNCH_S`).
+  of the loop and the per-kernel cost is a graph-replayed kernel's fixed cost: the chip's measured
+  ``graph_launch_s`` (`engine.model_mapping.graph_launch`) where its calibration section has one, else the
+  GPU's gap between back-to-back kernels (`GRAPH_LAUNCH_S`, an estimate).
 
 TPUs and KPUs are programmed through a whole-graph compiler (XLA, the KPU compiler): any runtime asked for
 maps as ``compiled`` there, and the result says so (`effective_runtime`).
