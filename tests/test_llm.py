@@ -199,6 +199,24 @@ def test_cli_commands(args):
     assert res.output.strip()
 
 
+def test_weight_only_schemes_say_what_they_leave_out():
+    """w8a16 / w4a16 count 1 / 0.5 byte per weight and no quantisation scales: every result says so (table
+    footer, --json), and a 16-bit scheme carries no such line."""
+    assert llm.scheme_assumptions("bf16") == [] and llm.scheme_assumptions("int8") == []
+    note = llm.scheme_assumptions("w4a16")
+    assert len(note) == 1 and "0.5 byte per weight" in note[0] and "scales and zero points are not counted" in note[0]
+    res = _run(["llm", "memory", "hf:llama", "--batch", "1", "--context", "32", "--precision", "w4a16,bf16",
+                *SMALL_ARGS])
+    assert res.exit_code == 0, res.output
+    assert "Assumed: w4a16: 0.5 byte per weight" in " ".join(res.output.split())
+    assert "Assumed: bf16" not in res.output
+    res = _run(["llm", "memory", "hf:llama", "--batch", "1", "--context", "32", "--precision", "w8a16", "--json",
+                *SMALL_ARGS])
+    assert "1 byte per weight" in json.loads(res.output)[0]["assumptions"][0]
+    rows = llm.serve("hf:llama", ["h100"], batches=(1,), prompt_len=8, output_len=4, scheme="w4a16", params=SMALL)
+    assert rows[0]["assumptions"] == note
+
+
 def test_cli_json_decode_summary():
     res = _run(["analyze", "hf:llama", "--phase", "decode", "--context", "40", "--batch", "3", "--json", *SMALL_ARGS])
     assert res.exit_code == 0, res.output

@@ -12,7 +12,7 @@ nothing here imports torch at module level.
 **Schemes** (`SCHEMES`): what weights, activations and the KV cache are stored in, and which peak the
 compute runs at.  `w8a16` / `w4a16` are weight-only quantisation: weights stored in 8 / 4 bits, dequantised
 into bf16 GEMMs (compute at the bf16 peak, every weight byte read scaled by 1/2 or 1/4; quantisation
-scales are not counted).
+scales are not counted, and every result says so: `scheme_assumptions`).
 
 **Memory** (`memory`): weights = parameters x weight bytes; KV cache = 2 (K and V) x layers x kv_heads x
 head_dim x cached tokens x batch x KV bytes (a sliding-window layer caches min(context, window) tokens);
@@ -53,6 +53,20 @@ SCHEMES: dict[str, tuple[str, float, float]] = {
 SATURATION_THRESHOLD = 0.8
 # Mixed-precision training bytes per parameter (ZeRO paper, section 3.1: "2Ψ + 2Ψ + KΨ" with K = 12).
 TRAIN_PARAM_BYTES, TRAIN_GRAD_BYTES, TRAIN_OPTIMIZER_BYTES = 2, 2, 12
+
+
+def scheme_assumptions(name: str) -> list[str]:
+    """What a scheme's byte counts leave out, printed with every result that uses it (weight-only schemes).
+
+    >>> scheme_assumptions("bf16")
+    []
+    """
+    _, weight_bytes, _ = _scheme(name)
+    if name.lower() not in ("w8a16", "w4a16"):
+        return []
+    return [f"{name.lower()}: {weight_bytes:g} byte per weight; the group-wise quantisation scales and zero points "
+            "are not counted (a 16-bit scale and zero per group of G weights adds 4/G bytes per weight: +6 % on "
+            "int4 weights at G = 128, +25 % at G = 32)"]
 
 
 def _scheme(name: str) -> tuple[str, float, float]:
@@ -320,6 +334,7 @@ def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 3
                 "weights_bytes": mem.weights_bytes, "kv_bytes": mem.kv_bytes,
                 "activation_bytes": mem.activation_bytes, "memory_bytes": mem.total_bytes,
                 "fits": mem.total_bytes <= hw.dram.capacity_bytes, **_label(dec),
+                "assumptions": scheme_assumptions(scheme),
             })
         fitting = [r for r in chip_rows if r["fits"]]
         best = max((r["tokens_per_s"] for r in fitting), default=0.0)

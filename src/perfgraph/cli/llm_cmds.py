@@ -154,7 +154,7 @@ def memory_cmd(model, batch, context, schemes, hardware, params, as_json):
                    "kv_cache": output.human(mem.kv_bytes, "B"),
                    "activations": output.human(mem.activation_bytes, "B"),
                    "total": output.human(mem.total_bytes, "B")}
-            raw = {**mem.as_dict()}
+            raw = {**mem.as_dict(), "assumptions": llm.scheme_assumptions(scheme)}
             for chip in _chips(hardware) if hardware else []:
                 hw = get(chip)
                 f = llm.fit(mem, arch, hw)
@@ -168,7 +168,7 @@ def memory_cmd(model, batch, context, schemes, hardware, params, as_json):
           f"{arch.params_total:,} parameters, {arch.layers} layers, {arch.kv_heads} KV heads x head size "
           f"{arch.head_dim}{moe}{window}. KV cache = 2 x layers x kv_heads x head_dim x context x batch x bytes; "
           f"activations: peak live tensors of a traced {context}-token prefill x batch; chips: memory only "
-          f"(no parallelism overheads).")
+          f"(no parallelism overheads)." + "".join(f" Assumed: {a}." for s in names for a in llm.scheme_assumptions(s)))
 
 
 @llm_group.command("serve")
@@ -202,7 +202,8 @@ def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, t
                          micro_batches=micro_batches)
     if as_json or as_csv:
         if as_csv:
-            output.write_csv([{k: v for k, v in r.items() if k != "expected_error"} for r in rows])
+            output.write_csv([{k: v for k, v in r.items() if k not in ("expected_error", "assumptions")}
+                              for r in rows])
         else:
             click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -225,7 +226,7 @@ def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, t
     _emit(table, False, f"{model}: serving, prompt {prompt_len}, output {output_len}, {scheme}",
           f"TTFT: prefill of `batch` prompts at once; TPOT: one decode step at context {ctx} (prompt + output/2); "
           f"tok/s = batch / TPOT; cache {cache}; 'saturates at': smallest fitting batch within 80 % of the best "
-          f"tok/s of this sweep; {chips}.")
+          f"tok/s of this sweep; {chips}." + "".join(f" Assumed: {a}." for a in llm.scheme_assumptions(scheme)))
 
 
 @llm_group.command("train")
