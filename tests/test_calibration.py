@@ -427,6 +427,8 @@ def test_calibrate_quick_end_to_end(quick_profile):
     fit = prof.overhead["sequence_fit"]  # the in-sequence term, fitted on synthetic networks
     assert prof.overhead["sequence_op_s"] >= 0 and prof.overhead["sequence_s_per_byte"] >= 0
     assert fit["networks"] and all(n["predicted_s"] > 0 and n["measured_s"] > 0 for n in fit["networks"])
+    # phase scaling is off by default: no network timing was rescaled
+    assert fit["phase_scale"] == {"median": 1.0, "min": 1.0, "max": 1.0, "probe_ref_s": 0.0}
     assert summary["seconds"] < 180
     spread = prof.noise["rounds"]  # two interleaved rounds: how far they disagree, per case and per model
     assert spread["rounds"] == 2 and 1.0 <= spread["case_spread_median"] <= spread["case_spread_p90"]

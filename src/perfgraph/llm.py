@@ -61,8 +61,8 @@ def scheme_assumptions(name: str) -> list[str]:
     >>> scheme_assumptions("bf16")
     []
     """
-    _, weight_bytes, _ = _scheme(name)
-    if name.lower() not in ("w8a16", "w4a16"):
+    _, weight_bytes, act_bytes = _scheme(name)
+    if weight_bytes >= act_bytes:  # not weight-only: weights stored like the activations, no scales
         return []
     return [f"{name.lower()}: {weight_bytes:g} byte per weight; the group-wise quantisation scales and zero points "
             "are not counted (a 16-bit scale and zero per group of G weights adds 4/G bytes per weight: +6 % on "

@@ -30,12 +30,17 @@ KINDS = ("all_reduce", "all_gather", "send")
 LEVEL = "interconnect"
 
 
+def latency_s(steps: int, link: Interconnect) -> float:
+    """The latency terms of one collective call of `steps` ring steps: a0 + steps x a; 0 without a step."""
+    return link.base_latency_s + steps * link.latency_s if steps else 0.0
+
+
 def all_reduce_s(nbytes: float, chips: int, link: Interconnect) -> float:
     """Ring all-reduce of `nbytes` over `chips` chips (module docstring); 0 for one chip."""
     n = int(chips)
     if n <= 1:
         return 0.0
-    return 2 * (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + link.base_latency_s + 2 * (n - 1) * link.latency_s
+    return 2 * (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + latency_s(2 * (n - 1), link)
 
 
 def all_gather_s(nbytes: float, chips: int, link: Interconnect) -> float:
@@ -43,12 +48,12 @@ def all_gather_s(nbytes: float, chips: int, link: Interconnect) -> float:
     n = int(chips)
     if n <= 1:
         return 0.0
-    return (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + link.base_latency_s + (n - 1) * link.latency_s
+    return (n - 1) / n * nbytes / link.bandwidth_bytes_per_s + latency_s(n - 1, link)
 
 
 def send_s(nbytes: float, link: Interconnect) -> float:
     """One point-to-point transfer of `nbytes` (a pipeline stage handing its activations on)."""
-    return nbytes / link.bandwidth_bytes_per_s + link.base_latency_s + link.latency_s
+    return nbytes / link.bandwidth_bytes_per_s + latency_s(1, link)
 
 
 def collective_kind(op: Op) -> str:
@@ -89,7 +94,7 @@ def map_collective(sg: Subgraph, ops: Sequence[Op], hw: HardwareSpec, precision:
         sg=sg, hw=hw, precision=precision, precision_used=precision_used, kernel="collective", flops=0,
         bytes_by_level={}, bandwidth_by_level={}, path_times_s={LEVEL: sent / link.bandwidth_bytes_per_s},
         units_allocated=0, utilization=0.0, overhead_s=hw.launch_overhead_s, peak=hw.peak(precision_used),
-        latency_exposed_s=(link.base_latency_s + steps * link.latency_s) if steps else 0.0,
+        latency_exposed_s=latency_s(steps, link),
         details={"rule": "collective", "collective": kind, "chips": int(op.groups), "link": link.name,
                  "message_bytes": float(op.bytes_written), "link_bytes": sent, "latency_steps": steps,
                  "base_latency_s": link.base_latency_s if steps else 0.0,
