@@ -361,6 +361,25 @@ def test_sequence_fit_recovers_a_known_term_from_a_fake_timer():
     assert fit_with_rounds(_sequence_samples(20e-6, 0.05e-9))["sequence_s_per_byte"] == 0.0
 
 
+def test_sequence_fit_recovers_a_share_of_the_networks_own_time():
+    from perfgraph.measure.sequences import fit_sequence_term, fit_with_rounds
+
+    # measured = predicted x 1.15 + 12 us per op, exactly: both terms come back
+    nets = [dict(s, rounds_s=[1.15 * s["predicted_s"] + 12e-6 * s["ops"]] * 3) for s in _sequence_samples(0, 0)]
+    fit = fit_with_rounds(nets)
+    assert fit["proportional"] is True
+    assert fit["sequence_time_share"] == pytest.approx(0.15, rel=1e-6)
+    assert fit["sequence_op_s"] == pytest.approx(12e-6, rel=1e-6)
+    assert abs(fit["fit_mean_error_after"]) < 1e-9 and fit["round_term_share"][0] > 0.15
+    # the term off: the per-op term alone has to absorb it (and cannot fit it exactly)
+    off = fit_with_rounds(nets, proportional=False)
+    assert off["sequence_time_share"] == 0.0 and off["fit_median_abs_error"] > 1e-3
+    # a per-op gap only: no share is invented
+    per_op = fit_sequence_term([dict(s, measured_s=s["rounds_s"][0]) for s in _sequence_samples(15e-6, 0.0)])
+    assert per_op["sequence_time_share"] == pytest.approx(0.0, abs=1e-9)
+    assert per_op["sequence_op_s"] == pytest.approx(15e-6, rel=1e-6)
+
+
 def test_predictor_adds_the_in_sequence_term():
     prof = synthetic_profile()
     ops = [gemm_op(0, 64, 64, 64), _op(1, "aten.relu_.default", "elementwise", [64, 64], read=64 * 64 * 4),
@@ -375,6 +394,11 @@ def test_predictor_adds_the_in_sequence_term():
     assert with_term.latency_s == pytest.approx(base.latency_s + with_term.sequence_s)
     assert with_term.by_table_s["in-sequence"] == pytest.approx(with_term.sequence_s)
     assert predict_model(mg, prof, sequence=False).latency_s == pytest.approx(base.latency_s)
+    # the time-proportional term: a share of the ops' and module calls' own time
+    prof.overhead.update(sequence_op_s=0.0, sequence_s_per_byte=0.0, sequence_time_share=0.2)
+    shared = predict_model(mg, prof)
+    assert shared.sequence_s == pytest.approx(0.2 * (base.ops_s + base.module_overhead_s))
+    assert shared.latency_s == pytest.approx(1.2 * base.latency_s)
 
 
 def test_synthetic_sequence_networks_are_generic_and_well_scaled():
@@ -560,3 +584,23 @@ def test_network_timings_are_brought_to_the_tables_phase():
     _, plain = measure_sequences(torch, synthetic_profile(), quick=True, rounds=1, run_s=0.01, warmup_s=0.0,
                                  clock=lambda: next(ticks) * 1e-3)
     assert all(s["rounds_s"] == [pytest.approx(1e-3)] and s["phase_scale"] == [1.0] for s in plain)
+
+
+def test_validation_model_sets_are_disjoint_torchvision_models():
+    """The hold-out sets share no model with the developed set or with each other (bench_validate.py)."""
+    import importlib.util
+    from pathlib import Path
+
+    import torchvision
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_validate.py"
+    spec = importlib.util.spec_from_file_location("bench_validate", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    sets = bench.SETS
+    assert set(sets) == {"developed", "holdout", "holdout2"}
+    assert len(sets["holdout"]) >= 15 and len(sets["holdout2"]) >= 15
+    names = [m for models in sets.values() for m in models]
+    assert len(names) == len(set(names)), "a model is in two sets"
+    known = set(torchvision.models.list_models(module=torchvision.models))
+    assert not set(names) - known

@@ -106,7 +106,7 @@ class PredictedLatency:
     by_table_s: dict[str, float] = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)  # op names predicted through a family's table
     profile_device: str = ""
-    sequence_s: float = 0.0  # the in-sequence term: per launched op and per activation byte (calibrated)
+    sequence_s: float = 0.0  # the in-sequence term: per launched op, share of op time, per byte (calibrated)
     fresh_page_s: float = 0.0  # of ops_s, page faults of outputs above the fresh-page threshold
 
     def as_dict(self, ops: bool = False) -> dict[str, Any]:
@@ -271,11 +271,17 @@ def weights_bytes(mg: ModelGraph) -> float:
     return float(sum(op.weight_bytes for op in mg.ops))
 
 
-def sequence_term_s(launched_ops: int, act_bytes: float, overhead: dict[str, Any]) -> float:
+def sequence_term_s(launched_ops: int, act_bytes: float, overhead: dict[str, Any], base_s: float = 0.0) -> float:
     """The calibrated in-sequence cost (`measure.sequences`): ops run back to back in a network pay more
-    than in a tight loop, ``sequence_op_s`` per launched op plus ``sequence_s_per_byte`` per byte of
-    activations they read and write."""
+    than in a tight loop, ``sequence_op_s`` per launched op, ``sequence_time_share`` of their own
+    predicted time `base_s` (ops and module calls), and ``sequence_s_per_byte`` per byte of activations
+    they read and write.
+
+    >>> round(sequence_term_s(100, 0.0, {"sequence_op_s": 20e-6, "sequence_time_share": 0.25}, base_s=0.010), 9)
+    0.0045
+    """
     return (launched_ops * float(overhead.get("sequence_op_s", 0.0) or 0.0)
+            + base_s * float(overhead.get("sequence_time_share", 0.0) or 0.0)
             + act_bytes * float(overhead.get("sequence_s_per_byte", 0.0) or 0.0))
 
 
@@ -312,7 +318,8 @@ def predict_model(mg: ModelGraph, profile: CalibrationProfile, dtype: str | None
     mod_s = module_overhead_s(counts, profile.overhead)
     by_table["module-calls"] = mod_s
     launched = sum(1 for op in mg.ops if op.kind != "view")
-    seq_s = sequence_term_s(launched, activation_bytes(mg.ops), profile.overhead) if sequence else 0.0
+    seq_s = (sequence_term_s(launched, activation_bytes(mg.ops), profile.overhead, base_s=ops_s + mod_s)
+             if sequence else 0.0)
     if seq_s:
         by_table["in-sequence"] = seq_s
     return PredictedLatency(

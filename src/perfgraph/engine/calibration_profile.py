@@ -115,6 +115,7 @@ class OverheadRecord(_OpenRecord):
     fresh_page_s_per_byte: NonNegative | None = None
     sequence_op_s: NonNegative | None = None
     sequence_s_per_byte: NonNegative | None = None
+    sequence_time_share: NonNegative | None = None
     sequence_fit: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -221,6 +221,7 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
             torch.set_num_threads(prev_threads)
         profile.overhead["sequence_op_s"] = fit.get("sequence_op_s", 0.0)
         profile.overhead["sequence_s_per_byte"] = fit.get("sequence_s_per_byte", 0.0)
+        profile.overhead["sequence_time_share"] = fit.get("sequence_time_share", 0.0)
         fit["other_cpu_share"] = seq_activity.other_cpu_share
         fit["networks"] = [{k: v for k, v in smp.items() if k != "family"} for smp in samples]
         profile.overhead["sequence_fit"] = fit

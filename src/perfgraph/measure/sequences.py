@@ -15,10 +15,13 @@ predicted exactly as `perfgraph validate` predicts a model (`engine.calibrated.p
 in-sequence term), then timed eagerly under `inference_mode` at the calibration's thread count.  The
 extra time is fitted (`fit_sequence_term`) as
 
-    measured - predicted = sequence_op_s x launched ops  [+ sequence_s_per_byte x activation bytes]
+    measured - predicted = sequence_op_s x launched ops + sequence_time_share x predicted
+                           [+ sequence_s_per_byte x activation bytes]
 
-(activation bytes: the bytes the launched ops read and write, weights excluded: cold weights are
-already in the tables; the per-byte term is off by default, see PER_BYTE), a least-squares fit on relative residuals with both terms >= 0, over the
+(predicted: the network's op and module-call time from the tables, so the second term is a share of
+its own time; activation bytes: the bytes the launched ops read and write, weights excluded: cold weights
+are already in the tables; the per-byte term is off by default, see PER_BYTE), a least-squares fit on
+relative residuals with every term >= 0, over the
 median of several timing rounds per network (rounds that other processes disturbed left out; when more
 than a quarter of all were disturbed, the fit is recorded but not applied).  Each round is also fitted on its own: the spread of those
 fits is the term's noise (`sequence_fit.round_spread`).
@@ -37,70 +40,102 @@ FAMILIES = ("mbconv", "basic", "grouped")
 # and then over-predicts dense batch-8 networks (docs/calibration.md); without those networks it fits
 # to zero.
 PER_BYTE = False
+# The time-proportional term is on: an op that follows other ops' kernels and data runs slower than in a
+# loop of itself by a share of its own time (a conv timed after other convs, docs/calibration.md), which a
+# per-op constant cannot carry from the small synthetic networks to large ones. Chosen by leave-one-out
+# error over the synthetic networks of a calibration (docs/calibration.md), never on a model.
+PROPORTIONAL = True
+
+# term name -> the sample's feature it multiplies
+TERMS = {"sequence_op_s": "ops", "sequence_s_per_byte": "act_bytes", "sequence_time_share": "predicted_s"}
 
 
 # ------------------------------------------------------------------------------------------- the fit
 
 
-def fit_sequence_term(samples: Sequence[dict[str, float]], per_byte: bool = PER_BYTE) -> dict[str, float]:
-    """Fit ``measured - predicted = a * ops + b * act_bytes`` (a, b >= 0) by least squares on the relative
-    residual ``(measured - predicted - a ops - b bytes) / measured`` (every network counts alike, whatever
-    its size).  `samples`: dicts with measured_s, predicted_s, ops, act_bytes.  Returns
-    {"sequence_op_s": a, "sequence_s_per_byte": b, "fit_median_abs_error": ..., "fit_mean_error_before":
-    ..., "fit_mean_error_after": ...}: the median |relative error| of the samples after the fit, and the
-    mean signed error (predicted / measured - 1) before and after."""
+def _nonnegative_lstsq(columns: list[list[float]], ys: list[float]) -> list[float]:
+    """min ||X c - y||, c >= 0, for a handful of columns: the best of the plain least-squares solutions on
+    every subset of the columns whose coefficients are all >= 0 (exact for so few columns; the empty
+    subset, all zeros, is always feasible)."""
+    import itertools
+
+    import numpy as np
+
+    y = np.asarray(ys, dtype=float)
+    k = len(columns)
+    best, best_sse = [0.0] * k, float(y @ y)
+    for size in range(1, k + 1):
+        for subset in itertools.combinations(range(k), size):
+            x = np.asarray([columns[j] for j in subset], dtype=float).T
+            coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+            if (coef < 0).any():
+                continue
+            r = y - x @ coef
+            sse = float(r @ r)
+            if sse < best_sse - 1e-15 * max(best_sse, 1e-300):
+                best, best_sse = [0.0] * k, sse
+                for j, c in zip(subset, coef):
+                    best[j] = float(c)
+    return best
+
+
+def fit_sequence_term(samples: Sequence[dict[str, float]], per_byte: bool = PER_BYTE,
+                      proportional: bool = PROPORTIONAL) -> dict[str, float]:
+    """Fit ``measured - predicted = a * ops [+ b * act_bytes] [+ c * predicted]`` (a, b, c >= 0) by least
+    squares on the relative residual ``(measured - predicted - a ops - ...) / measured`` (every network
+    counts alike, whatever its size).  `samples`: dicts with measured_s, predicted_s, ops, act_bytes.
+    Returns {"sequence_op_s": a, "sequence_s_per_byte": b, "sequence_time_share": c,
+    "fit_median_abs_error": ..., "fit_mean_error_before": ..., "fit_mean_error_after": ...}: the median
+    |relative error| of the samples after the fit, and the mean signed error (predicted / measured - 1)
+    before and after.  A term that is off stays 0.
+
+    Examples (hand-made networks: measured = 1.2 x predicted + 20 us x ops):
+
+    >>> nets = [{"predicted_s": p, "ops": n, "act_bytes": 0.0, "measured_s": 1.2 * p + 20e-6 * n}
+    ...         for p, n in [(2e-3, 50), (5e-3, 120), (20e-3, 80), (40e-3, 200)]]
+    >>> fit = fit_sequence_term(nets)
+    >>> round(fit["sequence_op_s"] * 1e6, 6), round(fit["sequence_time_share"], 6)
+    (20.0, 0.2)
+    """
     rows = [s for s in samples if s.get("measured_s", 0) > 0]
+    on = {"sequence_op_s": True, "sequence_s_per_byte": per_byte, "sequence_time_share": proportional}
+    terms = [t for t in TERMS if on[t]]
+    coef = dict.fromkeys(TERMS, 0.0)
     if not rows:
-        return {"sequence_op_s": 0.0, "sequence_s_per_byte": 0.0}
-    # normal equations for the weighted problem: x1 = ops / m, x2 = bytes / m, y = (m - p) / m
-    xs = [(r["ops"] / r["measured_s"], r["act_bytes"] / r["measured_s"]) for r in rows]
+        return coef
+    # the weighted problem: column_t = feature_t / measured, y = (measured - predicted) / measured
+    columns = [[r[TERMS[t]] / r["measured_s"] for r in rows] for t in terms]
     ys = [(r["measured_s"] - r["predicted_s"]) / r["measured_s"] for r in rows]
-
-    def one(k: int) -> float:
-        den = sum(x[k] * x[k] for x in xs)
-        return max(sum(x[k] * y for x, y in zip(xs, ys)) / den, 0.0) if den > 0 else 0.0
-
-    if not per_byte:
-        a, b = one(0), 0.0
-    else:
-        s11 = sum(x[0] * x[0] for x in xs)
-        s22 = sum(x[1] * x[1] for x in xs)
-        s12 = sum(x[0] * x[1] for x in xs)
-        t1 = sum(x[0] * y for x, y in zip(xs, ys))
-        t2 = sum(x[1] * y for x, y in zip(xs, ys))
-        det = s11 * s22 - s12 * s12
-        a = b = -1.0
-        if det > 1e-12 * max(s11 * s22, 1e-300):
-            a = (t1 * s22 - t2 * s12) / det
-            b = (s11 * t2 - s12 * t1) / det
-        if a < 0 or b < 0:  # a term would be negative: the better of the one-term fits (or none)
-            cands = [(one(0), 0.0), (0.0, one(1))]
-            a, b = min(cands, key=lambda ab: sum((y - ab[0] * x[0] - ab[1] * x[1]) ** 2 for x, y in zip(xs, ys)))
-    after = [(r["predicted_s"] + a * r["ops"] + b * r["act_bytes"]) / r["measured_s"] - 1 for r in rows]
+    coef.update(zip(terms, _nonnegative_lstsq(columns, ys)))
+    after = [(r["predicted_s"] + term_s(coef, r)) / r["measured_s"] - 1 for r in rows]
     before = [r["predicted_s"] / r["measured_s"] - 1 for r in rows]
-    return {"sequence_op_s": float(a), "sequence_s_per_byte": float(b),
-            "fit_median_abs_error": statistics.median(abs(e) for e in after),
+    return {**coef, "fit_median_abs_error": statistics.median(abs(e) for e in after),
             "fit_mean_error_before": statistics.fmean(before), "fit_mean_error_after": statistics.fmean(after)}
 
 
-def fit_with_rounds(samples: Sequence[dict[str, Any]], per_byte: bool = PER_BYTE) -> dict[str, Any]:
+def term_s(coef: dict[str, float], sample: dict[str, float]) -> float:
+    """The fitted in-sequence time of one network (`TERMS` times the network's features)."""
+    return sum(float(coef.get(t, 0.0) or 0.0) * float(sample[f]) for t, f in TERMS.items())
+
+
+def fit_with_rounds(samples: Sequence[dict[str, Any]], per_byte: bool = PER_BYTE,
+                    proportional: bool = PROPORTIONAL) -> dict[str, Any]:
     """The fit over each network's median over its undisturbed rounds, plus one fit per round: the
     spread of the term those give a median network (as a share of its time) is the fit's noise."""
     rounds = min((len(s["rounds_s"]) for s in samples), default=0)
     med = [dict(s, measured_s=_network_time(s)) for s in samples]
-    fit = fit_sequence_term(med, per_byte)
+    fit = fit_sequence_term(med, per_byte, proportional)
     fit["per_byte"] = per_byte
-    per_round = []
-    for i in range(rounds):
-        f = fit_sequence_term([dict(s, measured_s=s["rounds_s"][i]) for s in samples], per_byte)
-        per_round.append((f["sequence_op_s"], f["sequence_s_per_byte"]))
+    fit["proportional"] = proportional
+    per_round = [fit_sequence_term([dict(s, measured_s=s["rounds_s"][i]) for s in samples], per_byte, proportional)
+                 for i in range(rounds)]
     fit["rounds"] = rounds
-    fit["round_fits"] = [[a, b] for a, b in per_round]
+    fit["round_fits"] = [[f[t] for t in TERMS] for f in per_round]  # in the order of TERMS
     if per_round and med:
         # the term each round's fit gives the networks, relative to their measured time (median network)
         shares = []
-        for a, b in per_round:
-            s = sorted((a * r["ops"] + b * r["act_bytes"]) / r["measured_s"] for r in med)
+        for f in per_round:
+            s = sorted(term_s(f, r) / r["measured_s"] for r in med)
             shares.append(s[len(s) // 2])
         fit["round_term_share"] = shares  # the term as a share of a median network's time, per round
         fit["round_spread"] = (max(shares) - min(shares)) if shares else 0.0
@@ -328,7 +363,9 @@ def measure_sequences(torch, profile, *, quick: bool = False, rounds: int = 3, r
         # not the machine's; keep the figures, apply nothing
         fit["unreliable"] = f"{disturbed} of {rounds * len(samples)} network timings disturbed by other processes"
         fit["fitted_op_s"], fit["fitted_s_per_byte"] = fit["sequence_op_s"], fit["sequence_s_per_byte"]
-        fit["sequence_op_s"] = fit["sequence_s_per_byte"] = 0.0
+        fit["fitted_time_share"] = fit["sequence_time_share"]
+        for t in TERMS:
+            fit[t] = 0.0
     return fit, samples
 
 
