@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_llm_published.py --json out.json      # also every row and the summary
     .venv/bin/python benchmarks/bench_llm_published.py --no-peers --rows vllm
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout               # the hold-out rows
+    .venv/bin/python benchmarks/bench_llm_published.py --set holdout2              # the second hold-out set
 
 The rows (`llm_published.ROWS`) are published measurements -- TensorRT-LLM, LMDeploy, gpt-fast, vLLM and
 NVIDIA NIM figures on A100, H100 and H200 -- each with its source URL and conditions.  Nothing is fitted to
@@ -157,7 +158,8 @@ def peer_jobs(rows: list[dict], config_dir: Path) -> list[dict]:
     jobs = []
     for row in rows:
         la_gpu, genz_chip = PEER_CHIPS.get(row["chip"], (None, None))
-        la_dtype, la_kv, genz_bits = PEER_DTYPES[row["scheme"]]
+        # the peers take no group size: a group-suffixed scheme is their plain weight-only dtype
+        la_dtype, la_kv, genz_bits = PEER_DTYPES[row["scheme"].partition("-g")[0]]
         arch = row["arch"]
         la_model = LA_MODELS.get(arch)
         if la_model is None and arch in LA_EXTRA_CONFIGS:
@@ -296,14 +298,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peers-python", default="/tmp/peers/bin/python")
     ap.add_argument("--no-peers", action="store_true", help="perfgraph only")
-    ap.add_argument("--set", dest="row_set", choices=("published", "holdout"), default="published",
+    ap.add_argument("--set", dest="row_set", choices=("published", "holdout", "holdout2"), default="published",
                     help="published: the 33 rows of llm_published.py (seen while developing the model); holdout: "
-                         "llm_published_holdout.py, collected before any prediction was made on them")
+                         "llm_published_holdout.py, collected before any prediction was made on them; holdout2: "
+                         "llm_published_holdout2.py, a second such set, collected after the first was scored")
     ap.add_argument("--rows", default="", help="only rows whose id contains this text")
     ap.add_argument("--json", metavar="PATH", help="write every row and the summary as JSON")
     args = ap.parse_args(argv)
     if args.row_set == "holdout":
         from llm_published_holdout import HOLDOUT_ROWS as source_rows
+    elif args.row_set == "holdout2":
+        from llm_published_holdout2 import HOLDOUT2_ROWS as source_rows
     else:
         source_rows = ROWS
     rows = [r for r in source_rows if args.rows in r["id"]]

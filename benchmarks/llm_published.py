@@ -25,7 +25,9 @@ Metrics (what the bench computes from a prediction's TTFT and TPOT, the same way
 
 Precision mapping: FP16/BF16 -> ``bf16``; FP8 (weights, activations and KV cache, H100/H200) -> ``int8``
 (same dense tensor-core peak and 1 byte per element on Hopper); int8 / int4 weight-only -> ``w8a16`` /
-``w4a16`` (group-wise scales not counted).
+``w4a16`` (group-wise scales not counted), or ``w4a16-g<N>`` where the source states the group size N (a 16-bit
+scale and zero point per group counted; the suffix was added to the int4 rows on 2026-12-04, after all three sets
+had been scored once without it).
 """
 
 from __future__ import annotations
@@ -176,7 +178,8 @@ ROWS: list[dict] = [
          prompt_len=5, output_len=200, metric="tok_s_seq", value=155.58, phase="decode",
          conversion=_GPT_FAST_CONV, conditions=f"{_GPT_FAST}; quantize.py --mode int8 (per-channel scales)"),
     _row(id="gptfast-a100-l2-7b-int4wo", source=GPT_FAST, framework="gpt-fast (torch.compile)", arch="Llama-2-7B",
-         model="hf:llama-7b", chip="a100-sxm-80gb", precision="int4 weight-only (group 32)", scheme="w4a16",
+         model="hf:llama-7b", chip="a100-sxm-80gb", precision="int4 weight-only (group 32)",
+         scheme="w4a16-g32",
          batch=1, prompt_len=5, output_len=200, metric="tok_s_seq", value=196.80, phase="decode",
          conversion=_GPT_FAST_CONV, conditions=f"{_GPT_FAST}; quantize.py --mode int4 --groupsize 32"),
     _row(id="gptfast-a100-l2-70b-tp2", source=GPT_FAST, framework="gpt-fast (torch.compile)", arch="Llama-2-70B",

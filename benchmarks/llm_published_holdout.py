@@ -33,7 +33,9 @@ Metrics (as in ``llm_published``; the bench computes them from a prediction's TT
 
 Precision mapping (as in ``llm_published``): FP16/BF16 -> ``bf16``; FP8 (weights and activations, H100/H200) ->
 ``int8`` (same dense tensor-core peak and 1 byte per element on Hopper); int8 / int4 weight-only -> ``w8a16`` /
-``w4a16`` (group-wise scales not counted).
+``w4a16`` (group-wise scales not counted), or ``w4a16-g<N>`` where the source states the group size N (a 16-bit
+scale and zero point per group counted; the suffix was added to the int4 rows on 2026-12-04, after all three sets
+had been scored once without it).
 
 Two further rows (torchao's benchmark_results.txt, runs without --compile on a device named only "cuda")
 were dropped before any prediction was made: the source does not name the GPU.
@@ -177,7 +179,7 @@ HOLDOUT_ROWS: list[dict] = [
                     "(int8_weight_only, per-channel scales)"),
     _row(id="torchao-a100-l3-8b-int4wo64", source=TORCHAO, framework="torchao generate.py (torch.compile)",
          arch="Llama-3-8B", model="hf:llama3-8b", chip="a100-sxm-80gb", precision="int4 weight-only (group 64)",
-         scheme="w4a16", batch=1, prompt_len=6, output_len=200, metric="tok_s_seq", value=180.80, phase="decode",
+         scheme="w4a16-g64", batch=1, prompt_len=6, output_len=200, metric="tok_s_seq", value=180.80, phase="decode",
          conversion=_TAO_CONV,
          conditions=f"{_TAO}; {_TAO_COMPILED}; {_TAO_A100}; meta-llama/Meta-Llama-3-8B, --quantization int4wo-64 "
                     "(int4_weight_only(group_size=64), tinygemm _weight_int4pack_mm)"),
@@ -193,7 +195,7 @@ HOLDOUT_ROWS: list[dict] = [
          conditions=f"{_TAO}; {_TAO_COMPILED}; {_TAO_H100}; meta-llama/Meta-Llama-3.1-8B, --quantization int8wo"),
     _row(id="torchao-h100-l31-8b-int4wo64", source=TORCHAO, framework="torchao generate.py (torch.compile)",
          arch="Llama-3-8B", model="hf:llama3-8b", chip="h100-sxm", precision="int4 weight-only (group 64)",
-         scheme="w4a16", batch=1, prompt_len=6, output_len=200, metric="tok_s_seq", value=241.39, phase="decode",
+         scheme="w4a16-g64", batch=1, prompt_len=6, output_len=200, metric="tok_s_seq", value=241.39, phase="decode",
          conversion=_TAO_CONV,
          conditions=f"{_TAO}; {_TAO_COMPILED}; {_TAO_H100}; meta-llama/Meta-Llama-3.1-8B, --quantization int4wo-64"),
     _row(id="torchao-h100-l31-8b-fp8dq-row", source=TORCHAO, framework="torchao generate.py (torch.compile)",

@@ -221,6 +221,30 @@ def test_op_features():
     assert base_name(bmm) == "bmm"
 
 
+def test_pool_features_carry_the_window_as_traced_and_as_calibrated():
+    """A 2x2 and a 3x3 stride-2 max pool on the same tensor differ only in the window (a 3x3 window costs
+    more): the traced op and the calibration case's op description get the same features."""
+    torch = pytest.importorskip("torch")
+    from perfgraph.engine.calibrated_features import memory_features
+    from perfgraph.ingest.module_source import trace_module
+    from perfgraph.measure.cases import CaseBuilder
+
+    class Pools(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.max_pool2d(x, 2, 2) + torch.nn.functional.max_pool2d(x, 3, 2, 1)
+
+    mg = trace_module(Pools(), batch=None, dtype="fp32", input_shape=[1, 8, 16, 16], tracers=None, name="pools")
+    pools = [op for op in mg.ops if op.kind == "pool"]
+    assert len(pools) == 2
+    traced = [memory_features("max_pool2d", op) for op in pools]
+    assert traced[0][:2] == traced[1][:2]  # same elements and ratio ...
+    assert [f[2] for f in traced] == pytest.approx([2.0, math.log2(9)])  # ... windows 2x2 and 3x3
+    builder = CaseBuilder(torch, "cpu", "fp32")
+    for (k, s, p), f in zip(((2, 2, 0), (3, 2, 1)), traced):  # the calibration's own case description
+        assert memory_features("max_pool2d", builder.memory("max_pool2d", (1, 8, 16, 16), (k, s, p)).op) == \
+            pytest.approx(f)
+
+
 def test_engine_predictor_does_not_import_torch():
     code = ("import sys; import perfgraph.engine.calibrated, perfgraph.measure.validate; "
             "print('torch' in sys.modules)")
@@ -366,16 +390,18 @@ def test_sequence_fit_recovers_a_share_of_the_networks_own_time():
 
     # measured = predicted x 1.15 + 12 us per op, exactly: both terms come back
     nets = [dict(s, rounds_s=[1.15 * s["predicted_s"] + 12e-6 * s["ops"]] * 3) for s in _sequence_samples(0, 0)]
-    fit = fit_with_rounds(nets)
+    fit = fit_with_rounds(nets, proportional=True)
     assert fit["proportional"] is True
     assert fit["sequence_time_share"] == pytest.approx(0.15, rel=1e-6)
     assert fit["sequence_op_s"] == pytest.approx(12e-6, rel=1e-6)
     assert abs(fit["fit_mean_error_after"]) < 1e-9 and fit["round_term_share"][0] > 0.15
-    # the term off: the per-op term alone has to absorb it (and cannot fit it exactly)
-    off = fit_with_rounds(nets, proportional=False)
+    # the term off (the default): the per-op term alone has to absorb it (and cannot fit it exactly)
+    off = fit_with_rounds(nets)
+    assert off["proportional"] is False
     assert off["sequence_time_share"] == 0.0 and off["fit_median_abs_error"] > 1e-3
     # a per-op gap only: no share is invented
-    per_op = fit_sequence_term([dict(s, measured_s=s["rounds_s"][0]) for s in _sequence_samples(15e-6, 0.0)])
+    per_op = fit_sequence_term([dict(s, measured_s=s["rounds_s"][0]) for s in _sequence_samples(15e-6, 0.0)],
+                               proportional=True)
     assert per_op["sequence_time_share"] == pytest.approx(0.0, abs=1e-9)
     assert per_op["sequence_op_s"] == pytest.approx(15e-6, rel=1e-6)
 

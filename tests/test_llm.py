@@ -217,6 +217,28 @@ def test_weight_only_schemes_say_what_they_leave_out():
     assert rows[0]["assumptions"] == note
 
 
+def test_a_group_suffix_counts_the_quantisation_scales():
+    """w4a16-g32: 0.5 byte per weight + a 16-bit scale and zero per 32 weights = 0.625 byte (hand-computed); the
+    CLI takes the suffix, and rejects it on a scheme without groups or with a bad size in one line."""
+    arch = llm.architecture("hf:llama", SMALL)
+    g32 = llm.memory(arch, batch=1, context=16, scheme="w4a16-g32", activation_bytes=0.0)
+    assert g32.weights_bytes == pytest.approx(TOTAL_PARAMS * 0.625)
+    w8 = llm.memory(arch, batch=1, context=16, scheme="w8a16-g128", activation_bytes=0.0)
+    assert w8.weights_bytes == pytest.approx(TOTAL_PARAMS * (1 + 4 / 128))
+    note = llm.scheme_assumptions("w4a16-g32")
+    assert len(note) == 1 and "per group of 32 weights (0.625 bytes per weight)" in note[0]
+    assert "name the group" in llm.scheme_assumptions("w4a16")[0]
+    for bad in ("bf16-g32", "w4a16-g0", "w4a16-gx", "w4a16-g"):
+        with pytest.raises(ValueError, match="group suffix"):
+            llm.check_scheme(bad)
+    res = _run(["llm", "serve", "hf:llama", "--hardware", "h100", "--batch", "1", "--prompt", "8",
+                "--output", "4", "--precision", "W4A16-G32", *SMALL_ARGS])
+    assert res.exit_code == 0, res.output
+    assert "w4a16-g32" in res.output and "0.625 bytes per weight" in " ".join(res.output.split())
+    res = _run(["llm", "serve", "hf:llama", "--hardware", "h100", "--precision", "bf16-g32", *SMALL_ARGS])
+    assert res.exit_code == 2 and "group suffix" in res.output and "Traceback" not in res.output
+
+
 def test_cli_json_decode_summary():
     res = _run(["analyze", "hf:llama", "--phase", "decode", "--context", "40", "--batch", "3", "--json", *SMALL_ARGS])
     assert res.exit_code == 0, res.output
@@ -228,6 +250,7 @@ def test_cli_json_decode_summary():
 @pytest.mark.parametrize("line", [
     "perfgraph analyze hf:gpt2 --phase decode --context 1000 --batch 8",
     "perfgraph llm memory hf:gpt2 --batch 8 --context 1024 --hardware h100,l4",
+    "perfgraph llm memory hf:gpt2 --batch 8 --context 1024 --precision w4a16,w4a16-g32",
     "perfgraph llm serve hf:gpt2 --hardware h100,l4 --batch 1,8,32 --prompt 256 --output 128 --runtime graph",
     "perfgraph llm train hf:gpt2 --hardware h100 --batch 8 --seq-len 1024 --measured-step-time 0.2",
 ])

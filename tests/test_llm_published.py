@@ -34,7 +34,8 @@ def _load(name: str):
 
 DATA = _load("llm_published")
 HOLDOUT = _load("llm_published_holdout")
-ALL_ROWS = DATA.ROWS + HOLDOUT.HOLDOUT_ROWS
+HOLDOUT2 = _load("llm_published_holdout2")
+ALL_ROWS = DATA.ROWS + HOLDOUT.HOLDOUT_ROWS + HOLDOUT2.HOLDOUT2_ROWS
 REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "chip", "tp", "precision", "scheme",
             "batch", "prompt_len", "output_len", "metric", "value", "phase", "conversion", "conditions")
 
@@ -42,8 +43,9 @@ REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "
 def test_rows_are_unique_and_enough():
     ids = [r["id"] for r in ALL_ROWS]  # the hold-out set never reuses an id of the development set
     assert len(ids) == len(set(ids))
-    assert len(DATA.ROWS) >= 15 and len(HOLDOUT.HOLDOUT_ROWS) >= 15
+    assert len(DATA.ROWS) >= 15 and len(HOLDOUT.HOLDOUT_ROWS) >= 15 and len(HOLDOUT2.HOLDOUT2_ROWS) >= 15
     assert HOLDOUT.METRICS == DATA.METRICS and HOLDOUT.PHASES == DATA.PHASES
+    assert HOLDOUT2.METRICS == DATA.METRICS and HOLDOUT2.PHASES == DATA.PHASES
 
 
 @pytest.mark.parametrize("row", ALL_ROWS, ids=lambda r: r["id"])
@@ -56,7 +58,7 @@ def test_row_is_well_formed(row):
     assert isinstance(row["value"], (int, float)) and row["value"] > 0
     assert row["metric"] in DATA.METRICS and row["phase"] in DATA.PHASES
     assert row["runtime"] in RUNTIMES
-    assert row["scheme"] in llm.SCHEMES
+    assert llm.check_scheme(row["scheme"]) == row["scheme"]  # a scheme, a weight-only one with a group suffix
     for key in ("batch", "prompt_len", "output_len", "tp"):
         assert isinstance(row[key], int) and row[key] >= 1, key
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in row["params"].items())
@@ -98,5 +100,9 @@ def test_the_bench_runs_a_hold_out_row_end_to_end(capsys):
         assert "torchao-a100-l3-8b-bf16" in out and "perfgraph:  1 rows" in out
         assert bench.main(["--set", "holdout", "--no-peers", "--rows", "no-such-row"]) == 2
         assert "no row id contains 'no-such-row'" in capsys.readouterr().err
+        # the second hold-out set, the same way
+        assert bench.main(["--set", "holdout2", "--no-peers", "--rows", "torchao-old-a100-l2-7b-bf16"]) == 0
+        out = capsys.readouterr().out
+        assert "torchao-old-a100-l2-7b-bf16" in out and "perfgraph:  1 rows" in out
     finally:
         sys.path[:] = saved

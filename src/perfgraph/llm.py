@@ -12,7 +12,9 @@ nothing here imports torch at module level.
 **Schemes** (`SCHEMES`): what weights, activations and the KV cache are stored in, and which peak the
 compute runs at.  `w8a16` / `w4a16` are weight-only quantisation: weights stored in 8 / 4 bits, dequantised
 into bf16 GEMMs (compute at the bf16 peak, every weight byte read scaled by 1/2 or 1/4; quantisation
-scales are not counted, and every result says so: `scheme_assumptions`).
+scales are not counted, and every result says so: `scheme_assumptions`).  A group suffix counts them:
+`w4a16-g32` stores a 16-bit scale and a 16-bit zero point per group of 32 weights (`GROUP_SCALE_BYTES`), so
+0.5 + 4/32 bytes per weight.
 
 **Memory** (`memory`): weights = parameters x weight bytes; KV cache = 2 (K and V) x layers x kv_heads x
 head_dim x cached tokens x batch x KV bytes (a sliding-window layer caches min(context, window) tokens);
@@ -50,6 +52,9 @@ SCHEMES: dict[str, tuple[str, float, float]] = {
     "fp32": ("fp32", 4, 4), "fp16": ("fp16", 2, 2), "bf16": ("bf16", 2, 2), "int8": ("int8", 1, 1),
     "w8a16": ("bf16", 1, 2), "w4a16": ("bf16", 0.5, 2),
 }
+# Bytes per quantisation group: a bf16 scale and a bf16 zero point (gpt-fast's and torchao's int4 weight-only
+# layout keeps `scales_and_zeros` as bfloat16 pairs per group and output column).
+GROUP_SCALE_BYTES = 4
 SATURATION_THRESHOLD = 0.8
 # Mixed-precision training bytes per parameter (ZeRO paper, section 3.1: "2Ψ + 2Ψ + KΨ" with K = 12).
 TRAIN_PARAM_BYTES, TRAIN_GRAD_BYTES, TRAIN_OPTIMIZER_BYTES = 2, 2, 12
@@ -64,16 +69,50 @@ def scheme_assumptions(name: str) -> list[str]:
     _, weight_bytes, act_bytes = _scheme(name)
     if weight_bytes >= act_bytes:  # not weight-only: weights stored like the activations, no scales
         return []
+    base, _, group = name.lower().partition("-g")
+    if group:
+        return [f"{name.lower()}: {SCHEMES[base][1]:g} byte per weight + a 16-bit scale and zero point per group of "
+                f"{group} weights ({weight_bytes:g} bytes per weight); the dequantising GEMM is costed at the "
+                "streaming rate"]
     return [f"{name.lower()}: {weight_bytes:g} byte per weight; the group-wise quantisation scales and zero points "
             "are not counted (a 16-bit scale and zero per group of G weights adds 4/G bytes per weight: +6 % on "
-            "int4 weights at G = 128, +25 % at G = 32)"]
+            "int4 weights at G = 128, +25 % at G = 32; name the group to count them, e.g. w4a16-g32)"]
 
 
 def _scheme(name: str) -> tuple[str, float, float]:
+    """(compute precision, weight bytes, activation bytes) of a scheme name, a weight-only one with an optional
+    group suffix (module docstring).
+
+    >>> _scheme("w4a16-g32")
+    ('bf16', 0.625, 2)
+
+    Raises:
+        ValueError: an unknown scheme, or a group suffix on a scheme without groups or with a bad size.
+    """
+    key = name.lower()
+    base, sep, group = key.partition("-g")
+    if sep:
+        weight_only = base in SCHEMES and SCHEMES[base][1] < SCHEMES[base][2]
+        if not weight_only or not group.isdigit() or int(group) < 1:
+            raise ValueError(f"bad precision {name!r}: a group suffix -g<N> (N >= 1 weights) follows a weight-only "
+                             f"scheme ({', '.join(k for k, v in SCHEMES.items() if v[1] < v[2])})")
+        precision, weight_bytes, act_bytes = SCHEMES[base]
+        return precision, weight_bytes + GROUP_SCALE_BYTES / int(group), act_bytes
     try:
-        return SCHEMES[name.lower()]
+        return SCHEMES[key]
     except KeyError:
-        raise ValueError(f"unknown precision {name!r}; choose one of {', '.join(SCHEMES)}") from None
+        raise ValueError(f"unknown precision {name!r}; choose one of {', '.join(SCHEMES)} "
+                         "(weight-only ones with a group suffix, e.g. w4a16-g128)") from None
+
+
+def check_scheme(name: str) -> str:
+    """`name` in lower case when it is a scheme (`_scheme`: with or without a group suffix).
+
+    Raises:
+        ValueError: not a scheme, with the ones there are.
+    """
+    _scheme(name)
+    return name.lower()
 
 
 def architecture(model: str, params: dict[str, str] | None = None):

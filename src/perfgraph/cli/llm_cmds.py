@@ -13,9 +13,26 @@ from perfgraph.vocab import Dtype, Phase, Precision, Scheme, choices
 from perfgraph.cli.options import runtime_options
 from perfgraph.cli.graph_cmds import neo4j_options, open_store
 
-SCHEME_CHOICE = click.Choice(choices(Scheme), case_sensitive=False)
+class _SchemeParam(click.ParamType):
+    """A scheme name (`vocab.Scheme`), weight-only ones with an optional group suffix (w4a16-g32)."""
+
+    name = "scheme"
+
+    def convert(self, value, param, ctx):
+        from perfgraph import llm
+
+        try:
+            return llm.check_scheme(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(choices(Scheme)) + "][-gN]"
+
+
+SCHEME_CHOICE = _SchemeParam()
 SCHEME_HELP = ("Storage and compute: fp32 | fp16 | bf16 | int8 (W8A8) | w8a16 / w4a16 (weight-only int8 / "
-               "int4, bf16 compute).")
+               "int4, bf16 compute; add -gN, e.g. w4a16-g32, to count a 16-bit scale and zero per group of N weights).")
 
 
 def _params(pairs):

@@ -60,8 +60,9 @@ MEMORY_TABLE_FEATURES: dict[str, tuple[list[str], list[float]]] = {
     "layer_norm": (["elems", "inner"], [1.0, 0.5]),
     "softmax": (["elems", "inner"], [1.0, 0.5]),
     "mean": (["elems", "reduced"], [1.0, 0.5]),
-    "max_pool2d": (["elems", "ratio"], [1.0, 0.5]),
-    "avg_pool2d": (["elems", "ratio"], [1.0, 0.5]),
+    # the window area: a 3x3 window costs about 1.5x a 2x2 one on the same tensors
+    "max_pool2d": (["elems", "ratio", "window"], [1.0, 0.5, 1.0]),
+    "avg_pool2d": (["elems", "ratio", "window"], [1.0, 0.5, 1.0]),
     "adaptive_avg_pool2d": (["elems", "ratio"], [1.0, 0.5]),
     "cat": (["elems", "parts"], [1.0, 0.5]),
 }
@@ -168,7 +169,9 @@ def memory_features(table: str, op: Op) -> list[float]:
         return [_l2(oe), _l2(out[-1] if out else 1)]
     if table == "mean":
         return [_l2(ie), _l2(max(ie / oe, 1.0))]
-    if table in ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"):
+    if table in ("max_pool2d", "avg_pool2d"):  # window area = FLOPs per output (ingest.op_costs.pool_flops)
+        return [_l2(ie), _l2(max(ie / oe, 1.0)), _l2(max(op.flops / max(oe, 1), 1.0))]
+    if table == "adaptive_avg_pool2d":
         return [_l2(ie), _l2(max(ie / oe, 1.0))]
     if table == "cat":
         parts = max(len(op.inputs), 2)

@@ -39,10 +39,10 @@ class Case:
 
 
 def _op(target: str, kind: str, out: list[int], *, esize: int, dtype: str, read: int, written: int | None = None,
-        weight: int = 0, macs: int = 0, groups: int = 1, n_inputs: int = 1) -> Op:
+        weight: int = 0, macs: int = 0, groups: int = 1, n_inputs: int = 1, flops: int | None = None) -> Op:
     out_elems = math.prod(out) if out else 1
     return Op(uid="calibration", model_id="calibration", index=0, name=target.split(".")[1], target=target,
-              kind=kind, macs=int(macs), flops=int(2 * macs), bytes_read=int(read),
+              kind=kind, macs=int(macs), flops=int(2 * macs if flops is None else flops), bytes_read=int(read),
               bytes_written=int(out_elems * esize if written is None else written), weight_bytes=int(weight),
               output_shape=list(out), dtype=dtype, groups=groups, inputs=list(range(n_inputs)))
 
@@ -216,7 +216,8 @@ class CaseBuilder:
             n, c, h, w = shape
             ho = (h + 2 * p - k) // s + 1
             target = "aten.max_pool2d_with_indices.default" if table == "max_pool2d" else "aten.avg_pool2d.default"
-            op = _op(target, "pool", [n, c, ho, ho], esize=es, dtype=dt, read=elems * es)
+            # FLOPs as the trace counts them (ingest.op_costs.pool_flops): one per window element per output
+            op = _op(target, "pool", [n, c, ho, ho], esize=es, dtype=dt, read=elems * es, flops=n * c * ho * ho * k * k)
 
             def setup():
                 pool = F.max_pool2d if table == "max_pool2d" else F.avg_pool2d
