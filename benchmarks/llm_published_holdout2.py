@@ -10,35 +10,12 @@ Llama 2 70B on a DGX H100 (batch-1 latency), gpt-fast's Mixtral README at a late
 earlier commit (both A100, batch 1) and torchao's top-level README at an earlier commit (Llama-2-7B, A100, batch 1).
 
 Every value is copied verbatim from the cited file or page (a URL pins a commit where the source is a repository;
-pages are named by build number or publication date).  Each row carries the same keys, with the same meaning, as
-``llm_published.ROWS`` (see that module's docstring):
-
-* ``id``: short unique name (no clash with the other two sets); ``source``: URL and title; ``framework`` and
-  ``runtime`` (the perfgraph runtime the row is predicted under: ``graph`` for engines that replay the decode step
-  as a CUDA graph or launch kernels from C++ -- TensorRT-LLM, TurboMind, vLLM with CUDA graphs, torch.compile
-  ``reduce-overhead``; ``eager`` for plain PyTorch eager);
-* ``arch`` (the published model), ``model`` + ``params`` (the perfgraph model that has its numbers),
-  ``chip`` (a perfgraph chip id), ``tp`` (tensor-parallel chips), ``precision`` (as published) and
-  ``scheme`` (the perfgraph scheme that stores and computes like it);
-* ``batch`` (sequences decoded together), ``prompt_len``, ``output_len`` (tokens generated per sequence);
-* ``metric``, ``value``, ``phase`` and ``conversion`` (how the published figure relates to the metric);
-* ``conditions``: everything else the source states about the run (and what it leaves unstated).
-
-Metrics (as in ``llm_published``; the bench computes them from a prediction's TTFT and TPOT):
-
-* ``tpot_ms``  -- one decode step;
-* ``ttft_ms``  -- the prefill of ``batch`` prompts (published: first-token latency);
-* ``tok_s_seq`` -- ``output_len / (TTFT + (output_len - 1) x TPOT)`` at batch 1 (gpt-fast / torchao
-  ``tokens/sec``: generated tokens over the wall time of ``generate()``, prefill included);
-* ``e2e_ms`` -- ``TTFT + (output_len - 1) x TPOT`` (vLLM's latency test; a batch-1 request's end-to-end latency);
-* ``out_tok_s_gpu`` -- ``batch x output_len / (TTFT + (output_len - 1) x TPOT) / tp`` (TensorRT-LLM's static-batch
-  ``out_tps=output_seqlen*batch_size/total_latency/tp``).
-
-Precision mapping (as in ``llm_published``): FP16/BF16 -> ``bf16``; FP8 (weights and activations, H100/H200) ->
-``int8`` (same dense tensor-core peak and 1 byte per element on Hopper); int8 / int4 weight-only -> ``w8a16`` /
-``w4a16`` (group-wise scales not counted; a stated group size is in ``conditions``), or ``w4a16-g<N>`` where the
-source states the group size N (a 16-bit scale and zero point per group counted; the suffix was added to the int4
-rows on 2026-12-04, after all three sets had been scored once without it).
+pages are named by build number or publication date).  Each row carries the same keys, with the same meaning, and
+uses the same metrics and precision mapping as ``llm_published.ROWS`` (that module's docstring defines them); ids
+do not clash with the other two sets.  ``w4a16-g<N>``: int4 weight-only where the source states the group size N
+(a 16-bit scale and zero point per group counted; the suffix was added to the int4 rows on 2026-12-04, after all
+three sets had been scored once without it).  One row (`trt07a-h200-l2-70b-fp8-b96-128-4096`) generates past
+Llama-2's 4,096 positions, as published: its config raises ``max_position_embeddings`` (shapes unchanged).
 
 Left out before any prediction was made: TensorRT-LLM perf-overview tables from v0.10 on (in-flight batching at
 maximum load, batch size unknown); vLLM build 9515 (H200, the same tests as the dev set's build 9513 a few builds
