@@ -630,3 +630,12 @@ def test_validation_model_sets_are_disjoint_torchvision_models():
     assert len(names) == len(set(names)), "a model is in two sets"
     known = set(torchvision.models.list_models(module=torchvision.models))
     assert not set(names) - known
+
+
+def test_the_in_sequence_line_names_the_share_only_when_there_is_one():
+    from perfgraph.cli.measure_cmds import _sequence_line
+
+    plain = _sequence_line({"sequence_op_s": 20e-6, "networks": [{}, {}]})
+    assert plain.startswith("20.0 us per op + 0.00 ms/GB") and "of the op time" not in plain
+    shared = _sequence_line({"sequence_op_s": 20e-6, "sequence_time_share": 0.1, "networks": [{}]})
+    assert "20.0 us per op + 10.0% of the op time + 0.00 ms/GB" in shared

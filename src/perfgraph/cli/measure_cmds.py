@@ -184,9 +184,11 @@ def _rounds_line(rows) -> str:
 
 def _sequence_line(fit: dict) -> str:
     """The in-sequence term and its fit, in one line."""
-    line = (f"{fit.get('sequence_op_s', 0.0) * 1e6:.1f} us per op + {fit.get('sequence_time_share', 0.0):.1%} of the "
-            f"op time + {fit.get('sequence_s_per_byte', 0.0) * 1e12:.2f} "
-            f"ms/GB of activations ({len(fit.get('networks', []))} synthetic networks, mean error "
+    share = fit.get("sequence_time_share") or 0.0  # the time-proportional part, off by default
+    line = (f"{fit.get('sequence_op_s', 0.0) * 1e6:.1f} us per op + "
+            + (f"{share:.1%} of the op time + " if share else "")
+            + f"{fit.get('sequence_s_per_byte', 0.0) * 1e12:.2f} ms/GB of activations "
+            f"({len(fit.get('networks', []))} synthetic networks, mean error "
             f"{fit.get('fit_mean_error_before', 0.0):+.0%} -> {fit.get('fit_mean_error_after', 0.0):+.0%}")
     shares = fit.get("round_term_share") or []
     if shares:

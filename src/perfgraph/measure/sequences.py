@@ -19,12 +19,12 @@ extra time is fitted (`fit_sequence_term`) as
                            [+ sequence_s_per_byte x activation bytes]
 
 (predicted: the network's op and module-call time from the tables, so the second term is a share of
-its own time, off by default, see PROPORTIONAL; activation bytes: the bytes the launched ops read and write, weights excluded: cold weights
-are already in the tables; the per-byte term is off by default, see PER_BYTE), a least-squares fit on
-relative residuals with every term >= 0, over the
-median of several timing rounds per network (rounds that other processes disturbed left out; when more
-than a quarter of all were disturbed, the fit is recorded but not applied).  Each round is also fitted on its own: the spread of those
-fits is the term's noise (`sequence_fit.round_spread`).
+its own time, off by default, see PROPORTIONAL; activation bytes: the bytes the launched ops read and
+write, weights excluded: cold weights are already in the tables; the per-byte term is off by default, see
+PER_BYTE), a least-squares fit on relative residuals with every term >= 0, over the median of several
+timing rounds per network (rounds that other processes disturbed left out; when more than a quarter of
+all were disturbed, the fit is recorded but not applied).  Each round is also fitted on its own: the
+spread of those fits is the term's noise (`sequence_fit.round_spread`).
 """
 
 from __future__ import annotations
