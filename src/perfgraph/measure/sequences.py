@@ -114,8 +114,10 @@ def fit_sequence_term(samples: Sequence[dict[str, float]], per_byte: bool = PER_
 
 
 def term_s(coef: dict[str, float], sample: dict[str, float]) -> float:
-    """The fitted in-sequence time of one network (`TERMS` times the network's features)."""
-    return sum(float(coef.get(t, 0.0) or 0.0) * float(sample[f]) for t, f in TERMS.items())
+    """The fitted in-sequence time of one network: the predictor's own formula on its features."""
+    from perfgraph.engine.calibrated import sequence_term_s
+
+    return sequence_term_s(int(sample["ops"]), float(sample["act_bytes"]), coef, base_s=float(sample["predicted_s"]))
 
 
 def fit_with_rounds(samples: Sequence[dict[str, Any]], per_byte: bool = PER_BYTE,
