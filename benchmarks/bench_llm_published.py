@@ -50,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_llm  # noqa: E402  (the peers' names for perfgraph's models and chips)
 from llm_published import METRICS, PHASES, ROWS  # noqa: E402
 
+from perfgraph import llm  # noqa: E402
+
 WITHIN = 0.25
 TOOLS = ("perfgraph", "llm-analysis", "genz")
 
@@ -142,8 +144,6 @@ def error(row: dict, predicted: float | None) -> float | None:
 
 
 def perfgraph_predict(row: dict) -> dict:
-    from perfgraph import llm
-
     try:
         r = llm.serve(row["model"], [row["chip"]], batches=(row["batch"],), prompt_len=row["prompt_len"],
                       output_len=row["output_len"], scheme=row["scheme"], runtime=row["runtime"],
@@ -159,7 +159,7 @@ def peer_jobs(rows: list[dict], config_dir: Path) -> list[dict]:
     for row in rows:
         la_gpu, genz_chip = PEER_CHIPS.get(row["chip"], (None, None))
         # the peers take no group size: a group-suffixed scheme is their plain weight-only dtype
-        la_dtype, la_kv, genz_bits = PEER_DTYPES[row["scheme"].partition("-g")[0]]
+        la_dtype, la_kv, genz_bits = PEER_DTYPES[llm.split_scheme(row["scheme"])[0]]
         arch = row["arch"]
         la_model = LA_MODELS.get(arch)
         if la_model is None and arch in LA_EXTRA_CONFIGS:

@@ -69,7 +69,7 @@ def scheme_assumptions(name: str) -> list[str]:
     _, weight_bytes, act_bytes = _scheme(name)
     if weight_bytes >= act_bytes:  # not weight-only: weights stored like the activations, no scales
         return []
-    base, _, group = name.lower().partition("-g")
+    base, group = split_scheme(name)
     if group:
         return [f"{name.lower()}: {SCHEMES[base][1]:g} byte per weight + a 16-bit scale and zero point per group of "
                 f"{group} weights ({weight_bytes:g} bytes per weight); the dequantising GEMM is costed at the "
@@ -77,6 +77,16 @@ def scheme_assumptions(name: str) -> list[str]:
     return [f"{name.lower()}: {weight_bytes:g} byte per weight; the group-wise quantisation scales and zero points "
             "are not counted (a 16-bit scale and zero per group of G weights adds 4/G bytes per weight: +6 % on "
             "int4 weights at G = 128, +25 % at G = 32; name the group to count them, e.g. w4a16-g32)"]
+
+
+def split_scheme(name: str) -> tuple[str, str]:
+    """(scheme, group size text or "") of a name with an optional group suffix; no validation (`_scheme`).
+
+    >>> split_scheme("W4A16-g32"), split_scheme("bf16")
+    (('w4a16', '32'), ('bf16', ''))
+    """
+    base, _, group = name.lower().partition("-g")
+    return base, group
 
 
 def _scheme(name: str) -> tuple[str, float, float]:
@@ -90,8 +100,8 @@ def _scheme(name: str) -> tuple[str, float, float]:
         ValueError: an unknown scheme, or a group suffix on a scheme without groups or with a bad size.
     """
     key = name.lower()
-    base, sep, group = key.partition("-g")
-    if sep:
+    base, group = split_scheme(key)
+    if "-g" in key:
         weight_only = base in SCHEMES and SCHEMES[base][1] < SCHEMES[base][2]
         if not weight_only or not group.isdigit() or int(group) < 1:
             raise ValueError(f"bad precision {name!r}: a group suffix -g<N> (N >= 1 weights) follows a weight-only "
