@@ -12,7 +12,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from perfgraph.engine.calibrated import hardware_overrides, module_calls, predict_model
+from perfgraph.engine.calibrated import Predictor, hardware_overrides, module_calls, predict_model
 from perfgraph.engine.calibrated_features import base_name, conv_table_and_features, gemm_table_and_features
 from perfgraph.engine.calibration_profile import CalibrationProfile, default_profile_path
 from perfgraph.engine.calibration_table import Table
@@ -179,6 +179,38 @@ def test_fresh_pages_cost_only_for_large_allocated_outputs():
     assert t[0].floor == "fresh-pages" and t[1].floor == "" and t[2].floor == ""
 
 
+def test_a_convolution_faults_in_its_blocked_layout_copies_above_the_threshold():
+    """oneDNN convolutions allocate a blocked copy of the input and of the output besides the output: with
+    the calibrated copy counts each one above the threshold faults in; below it, nothing does."""
+    prof = synthetic_profile()
+    prof.overhead.update(fresh_page_threshold_bytes=32 * 2 ** 20, fresh_page_s_per_byte=5e-10)
+    big = 8 * 48 * 190 * 190 * 4  # 55,449,600 bytes, above 32 MiB
+    small_in = 8 * 8 * 190 * 190 * 4  # 9,241,600 bytes, below
+    same = _op(0, "aten.convolution.default", "conv", [8, 48, 190, 190], macs=10**9, read=big)
+    up = _op(1, "aten.convolution.default", "conv", [8, 48, 190, 190], macs=10**9, read=small_in)
+    p = Predictor(prof)
+    assert p.predict_op(same).fresh_s == pytest.approx(big * 5e-10)  # a profile without the counts: the output
+    prof.overhead.update(conv_input_copies=1.0, conv_output_copies=1.0)
+    p = Predictor(prof)
+    assert p.predict_op(same).table == "conv"
+    assert p.predict_op(same).fresh_s == pytest.approx(3 * big * 5e-10)  # input copy + output copy + output
+    assert p.predict_op(up).fresh_s == pytest.approx(2 * big * 5e-10)  # the small input's copy stays below
+    below = _op(2, "aten.convolution.default", "conv", [8, 8, 190, 190], macs=10**8, read=small_in)
+    assert p.predict_op(below).fresh_s == 0.0
+
+
+def test_calibration_counts_the_convolution_copies_on_this_machine():
+    """The probe counts the page faults of two convolutions above the mmap threshold: on this Linux host
+    (glibc, PyTorch's oneDNN path) one input-sized and one output-sized copy besides the output."""
+    import torch
+
+    from perfgraph.measure.probes import measure_conv_copies
+
+    assert sys.platform == "linux", "minor-fault counts are read from getrusage on Linux"
+    assert measure_conv_copies(torch, 0.0) == {}  # no threshold found: nothing to count
+    assert measure_conv_copies(torch, 32 * 2 ** 20) == {"conv_input_copies": 1.0, "conv_output_copies": 1.0}
+
+
 def test_module_calls_counted_from_module_paths():
     ops = [
         _op(0, "aten.convolution.default", "conv", [1, 8, 4, 4], macs=10, path="layer1.0.conv1"),
@@ -328,8 +360,6 @@ def test_fault_diagnosis_adds_only_the_faults_the_prediction_does_not_hold():
 
 def test_predicted_fresh_page_time_is_reported():
     """An output above the fresh-page threshold carries its page-fault time, and the model total sums it."""
-    from perfgraph.engine.calibrated import Predictor
-
     prof = synthetic_profile()
     prof.overhead.update(fresh_page_threshold_bytes=1e6, fresh_page_s_per_byte=1e-9)
     big = _op(0, "aten.relu.default", "elementwise", [1, 1000, 1000], read=4_000_000)  # 4 MB out
@@ -639,3 +669,13 @@ def test_the_in_sequence_line_names_the_share_only_when_there_is_one():
     assert plain.startswith("20.0 us per op + 0.00 ms/GB") and "of the op time" not in plain
     shared = _sequence_line({"sequence_op_s": 20e-6, "sequence_time_share": 0.1, "networks": [{}]})
     assert "20.0 us per op + 10.0% of the op time + 0.00 ms/GB" in shared
+
+
+def test_the_fresh_page_line_names_the_convolution_copies_when_counted():
+    from perfgraph.cli.measure_cmds import _fresh_line
+
+    oh = {"fresh_page_threshold_bytes": 33554432.0, "fresh_page_s_per_byte": 3.4e-10}
+    assert _fresh_line(oh) == "outputs above 33.55 MB fault in: 340 ms/GB"
+    oh.update(conv_input_copies=1.0, conv_output_copies=1.0)
+    assert _fresh_line(oh).endswith("; a convolution adds 1 input- and 1 output-sized buffers")
+    assert _fresh_line({"fresh_page_threshold_bytes": 0.0}) == "no mmap-threshold cliff found"

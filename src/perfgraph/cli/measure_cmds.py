@@ -112,9 +112,7 @@ def calibrate(threads, dtypes, quick, rounds, device, out_path, as_json):
         {"what": "nn.Module call", "value": f"{oh['module_call_s'] * 1e6:.2f} us; wrappers "
                                             + ", ".join(f"{k} {v * 1e6:.1f}" for k, v in oh['module_extra_s'].items())
                                             + " us"},
-        {"what": "fresh pages", "value": (f"outputs above {output.human(oh['fresh_page_threshold_bytes'], 'B')} "
-                                          f"fault in: {oh['fresh_page_s_per_byte'] * 1e12:.0f} ms/GB"
-                                          if oh.get("fresh_page_threshold_bytes") else "no mmap-threshold cliff found")},
+        {"what": "fresh pages", "value": _fresh_line(oh)},
         *([{"what": "in-sequence", "value": _sequence_line(oh["sequence_fit"])}] if oh.get("sequence_fit") else []),
         *[{"what": f"bandwidth {lv['name']}", "value": f"{lv['copy_bytes_per_s'] / 1e9:.1f} GB/s copy, "
                                                        f"{lv['add_bytes_per_s'] / 1e9:.1f} GB/s add "
@@ -180,6 +178,18 @@ def _rounds_line(rows) -> str:
     first = error_summary([r.predicted_s / r.round_medians_s[0] - 1 for r in rows])
     return (f"a row's slowest round / fastest: median x{spread:.2f}; round 1 alone: median |error| "
             f"{first['median_abs_error']:.1%}, within ±20 % {first['within_20pct']:.0%}")
+
+
+def _fresh_line(oh: dict) -> str:
+    """The fresh-page line: the threshold, the cost, and the buffers a convolution adds (if counted)."""
+    if not oh.get("fresh_page_threshold_bytes"):
+        return "no mmap-threshold cliff found"
+    line = (f"outputs above {output.human(oh['fresh_page_threshold_bytes'], 'B')} fault in: "
+            f"{oh['fresh_page_s_per_byte'] * 1e12:.0f} ms/GB")
+    if oh.get("conv_input_copies") is not None:
+        line += (f"; a convolution adds {oh['conv_input_copies']:.0f} input- and "
+                 f"{oh['conv_output_copies']:.0f} output-sized buffers")
+    return line
 
 
 def _sequence_line(fit: dict) -> str:

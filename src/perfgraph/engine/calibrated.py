@@ -32,7 +32,9 @@ roofline floor: batch-1 linear layers are weight streaming).
 **Fresh pages.**  An op whose output is larger than the C allocator's mmap threshold (glibc: at most
 32 MiB) gets new pages from the kernel on every call and page-faults on its first write to each: such
 outputs (batch-8 activations of early layers) add ``output bytes x fresh_page_s_per_byte``, both numbers
-calibrated (`measure.probes.measure_fresh_pages`); the tables stay below the threshold.
+calibrated (`measure.probes.measure_fresh_pages`); the tables stay below the threshold.  A convolution
+on oneDNN also allocates its blocked-layout copies of the input and the output (counted by calibration,
+`measure.probes.measure_conv_copies`); each one above the threshold is fresh pages too.
 
 **Module calls.**  Eager PyTorch also pays Python overhead for every `nn.Module.__call__`.  From the
 ops' module paths we count the module calls (a call starts where an op's module path enters a module
@@ -49,8 +51,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 from perfgraph.engine.calibrated_features import (
-    FILL_CREATION, MEMORY_TABLE_FEATURES, base_name, conv_table_and_features, dense_conv_features, elem_bytes,
-    gemm_features_2d, gemm_table_and_features, memory_features, memory_table_name, out_elems,
+    FILL_CREATION, MEMORY_TABLE_FEATURES, ONEDNN_CONV_TABLES, base_name, conv_table_and_features,
+    dense_conv_features, elem_bytes, gemm_features_2d, gemm_table_and_features, memory_features,
+    memory_table_name, out_elems,
 )
 from perfgraph.engine.calibration_profile import (  # noqa: F401 - the path helpers: callers import them from here
     CalibrationProfile, default_profile_path, profile_for,
@@ -140,6 +143,8 @@ class Predictor:
         self.im2col_max_input = int(profile.device.get("conv_im2col_max_input", 0) or 0)
         self.fresh_threshold = float(ov.get("fresh_page_threshold_bytes", 0.0) or 0.0)
         self.fresh_cost = profile.fresh_page_s_per_byte
+        self.conv_input_copies = int(ov.get("conv_input_copies", 0) or 0)
+        self.conv_output_copies = int(ov.get("conv_output_copies", 0) or 0)
         self.threads = int(profile.device.get("threads") or 2)
         self.dram_bw = profile.dram_bandwidth
         self.fallbacks: set[str] = set()
@@ -193,10 +198,16 @@ class Predictor:
         name = base_name(op)
         if op.kind in ("view", "creation") or (name.endswith("_") and not name.startswith("_")):
             return pred
-        nbytes = out_elems(op) * elem_bytes(op)
+        out_bytes = out_elems(op) * elem_bytes(op)
         if name.startswith("max_pool") and "indices" in name:
-            nbytes += out_elems(op) * 8  # the int64 indices are allocated too
-        if nbytes > self.fresh_threshold:
+            out_bytes += out_elems(op) * 8  # the int64 indices are allocated too
+        buffers = [out_bytes]
+        if op.kind == "conv" and pred.table in ONEDNN_CONV_TABLES:
+            # oneDNN's blocked-layout temporaries (measure.probes.measure_conv_copies)
+            buffers += [op.bytes_read] * self.conv_input_copies  # activations only
+            buffers += [out_elems(op) * elem_bytes(op)] * self.conv_output_copies
+        nbytes = sum(b for b in buffers if b > self.fresh_threshold)
+        if nbytes:
             pred.fresh_s = nbytes * self.fresh_cost
             pred.time_s += pred.fresh_s
             pred.floor = (pred.floor + "+" if pred.floor else "") + "fresh-pages"

@@ -99,6 +99,10 @@ def _in_elems(op: Op) -> int:
     return max(op.bytes_read // max(elem_bytes(op), 1), 1)
 
 
+# The convolution tables whose path is oneDNN (see `conv_table_and_features`); "conv_im2col" is native.
+ONEDNN_CONV_TABLES = frozenset({"conv", "conv_grouped", "conv_dw"})
+
+
 def conv_table_and_features(op: Op, im2col_max_input: int = 0, threads: int = 2) -> tuple[str, list[float]]:
     """Table and log2 features of a convolution.
 

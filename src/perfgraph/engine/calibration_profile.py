@@ -113,6 +113,8 @@ class OverheadRecord(_OpenRecord):
     module_extra_s: dict[str, NonNegative] = Field(default_factory=dict)
     fresh_page_threshold_bytes: NonNegative | None = None
     fresh_page_s_per_byte: NonNegative | None = None
+    conv_input_copies: NonNegative | None = None
+    conv_output_copies: NonNegative | None = None
     sequence_op_s: NonNegative | None = None
     sequence_s_per_byte: NonNegative | None = None
     sequence_time_share: NonNegative | None = None

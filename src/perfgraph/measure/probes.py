@@ -110,6 +110,58 @@ def measure_fresh_pages(torch, timer: Timer, quick: bool = False) -> dict[str, f
             "fresh_page_s_per_byte": above[len(above) // 2]}
 
 
+PAGE_BYTES = 4096  # the page a minor fault brings in (x86-64 and arm64 Linux defaults)
+
+
+def minor_faults() -> int:
+    """This process's minor page faults so far (every thread's); -1 where the OS does not say."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return -1
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def measure_conv_copies(torch, threshold_bytes: float) -> dict[str, float]:
+    """How many input-sized and output-sized buffers a convolution allocates besides its output.
+
+    oneDNN computes a convolution of a plain (NCHW) tensor in a blocked layout: PyTorch's CPU path
+    reorders the input into a temporary and computes into a second one that is reordered into the
+    returned tensor.  Above the allocator's mmap threshold every such buffer is fresh pages on every
+    call, so the page faults of a convolution are ``input x conv_input_copies + output x (1 +
+    conv_output_copies)``.  Counted as this process's minor faults per call (not timed) over two
+    convolutions whose large side lies above `threshold_bytes`: a 1x1 one whose input is small (only its
+    output side faults: output copies) and a depthwise 3x3 whose input and output are the same size (the
+    rest is input copies).  Both come out as whole buffers; {} where the OS counts no faults or no
+    threshold was found."""
+    if threshold_bytes <= 0 or minor_faults() < 0:
+        return {}
+    import torch.nn.functional as F  # noqa: N812
+
+    big_c, small_c = 48, 8  # an MBConv block's expansion and depthwise convolutions
+    side = 16
+    while big_c * side * side * 4 <= 1.25 * threshold_bytes:
+        side += 16
+    small = torch.randn(1, small_c, side, side)
+    x = torch.randn(1, big_c, side, side)
+    w_up, w_dw = torch.randn(big_c, small_c, 1, 1), torch.randn(big_c, 1, 3, 3)
+    big = float(x.numel() * 4)
+
+    def per_call(fn) -> float:
+        for _ in range(2):
+            fn()
+        f0 = minor_faults()
+        for _ in range(3):
+            fn()
+        return (minor_faults() - f0) * PAGE_BYTES / 3
+
+    with torch.inference_mode():
+        out_side = per_call(lambda: F.conv2d(small, w_up)) / big - 1.0
+        both = per_call(lambda: F.conv2d(x, w_dw, None, 1, 1, 1, big_c)) / big - 1.0
+    out_copies = float(max(round(out_side), 0))
+    return {"conv_input_copies": float(max(round(both - out_copies), 0)), "conv_output_copies": out_copies}
+
+
 def measure_bandwidth(torch, device: str, timer: Timer, size: int, which: str):
     """(bytes/s, timing) of copy (dst.copy_(src): working set 2 n x 4 B) or add (c = a + b: 3 n x 4 B)."""
     parts = 2 if which == "copy" else 3

@@ -33,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Sequence
 
+from perfgraph.measure.probes import PAGE_BYTES, minor_faults as _minor_faults
 from perfgraph.measure.timing import CpuActivity, quartiles
 
 
@@ -138,18 +139,6 @@ def measure_eager(spec: str, *, batch: int = 1, threads: int | None = None, runs
                     threads=used_threads, times_s=times, rejected=len(times) - len(clean), disturbed=disturbed,
                     raw_median_s=statistics.median(times), load_before=act.load_before, load_after=act.load_after,
                     other_cpu_share=act.other_cpu_share, faulted_bytes=faulted)
-
-
-def _minor_faults() -> int:
-    """This process's minor page faults so far (every thread's); -1 where the OS does not say."""
-    try:
-        import resource
-    except ImportError:  # not a Unix
-        return -1
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-PAGE_BYTES = 4096  # the page a minor fault brings in (x86-64 and arm64 Linux defaults)
 
 
 def predict(spec: str, profile, *, batch: int = 1, dtype: str = "fp32", input_shape: list[int] | None = None,
