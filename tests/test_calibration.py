@@ -200,15 +200,16 @@ def test_a_convolution_faults_in_its_blocked_layout_copies_above_the_threshold()
 
 
 def test_calibration_counts_the_convolution_copies_on_this_machine():
-    """The probe counts the page faults of two convolutions above the mmap threshold: on this Linux host
-    (glibc, PyTorch's oneDNN path) one input-sized and one output-sized copy besides the output."""
+    """The probe counts the page faults of two convolutions above the mmap threshold in a fresh process: on
+    this Linux host (glibc, PyTorch's oneDNN path) one input-sized and one output-sized copy besides the
+    output."""
     import torch
 
-    from perfgraph.measure.probes import measure_conv_copies
+    from perfgraph.measure.probes import count_conv_copies_fresh, measure_conv_copies
 
     assert sys.platform == "linux", "minor-fault counts are read from getrusage on Linux"
     assert measure_conv_copies(torch, 0.0) == {}  # no threshold found: nothing to count
-    assert measure_conv_copies(torch, 32 * 2 ** 20) == {"conv_input_copies": 1.0, "conv_output_copies": 1.0}
+    assert count_conv_copies_fresh(32 * 2 ** 20) == {"conv_input_copies": 1.0, "conv_output_copies": 1.0}
 
 
 def test_module_calls_counted_from_module_paths():

@@ -41,7 +41,7 @@ from perfgraph.engine.calibration_table import Table, cross_validate
 from perfgraph.measure.cases import TORCH_DTYPES, Case, CaseBuilder, point_features, table_cases
 from perfgraph.measure.grids import bandwidth_sizes
 from perfgraph.measure.probes import (
-    bf16_supported, detect_im2col_path, device_info, measure_anchors, measure_bandwidth, measure_conv_copies,
+    bf16_supported, count_conv_copies_fresh, detect_im2col_path, device_info, measure_anchors, measure_bandwidth,
     measure_fresh_pages, measure_overheads, memory_levels,
 )
 from perfgraph.measure.timing import CpuActivity, Timer
@@ -172,7 +172,7 @@ def run_calibration(*, threads: int | None = None, dtypes: tuple[str, ...] = ("f
             overhead = measure_overheads(torch, device, timer)
             if device == "cpu":
                 overhead.update(measure_fresh_pages(torch, timer, quick))
-                overhead.update(measure_conv_copies(torch, overhead["fresh_page_threshold_bytes"]))
+                overhead.update(count_conv_copies_fresh(overhead["fresh_page_threshold_bytes"], threads))
             anchors = measure_anchors(torch, device, timer)
             tables = _build_tables(cases, timings)
             # Interference only ever slows a timing down.  A point much slower than its neighbours

@@ -5,8 +5,11 @@ native im2col conv path).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from typing import Any, Callable
 
 from perfgraph.measure.cases import CaseBuilder
@@ -130,7 +133,7 @@ def measure_conv_copies(torch, threshold_bytes: float) -> dict[str, float]:
     returned tensor.  Above the allocator's mmap threshold every such buffer is fresh pages on every
     call, so the page faults of a convolution are ``input x conv_input_copies + output x (1 +
     conv_output_copies)``.  Counted as this process's minor faults per call (not timed) over two
-    convolutions whose large side lies above `threshold_bytes`: a 1x1 one whose input is small (only its
+    convolutions whose large side lies above `threshold_bytes`: a 3x3 one whose input is small (only its
     output side faults: output copies) and a depthwise 3x3 whose input and output are the same size (the
     rest is input copies).  Both come out as whole buffers; {} where the OS counts no faults or no
     threshold was found."""
@@ -144,7 +147,7 @@ def measure_conv_copies(torch, threshold_bytes: float) -> dict[str, float]:
         side += 16
     small = torch.randn(1, small_c, side, side)
     x = torch.randn(1, big_c, side, side)
-    w_up, w_dw = torch.randn(big_c, small_c, 1, 1), torch.randn(big_c, 1, 3, 3)
+    w_up, w_dw = torch.randn(big_c, small_c, 3, 3), torch.randn(big_c, 1, 3, 3)  # 3x3: oneDNN at any thread count
     big = float(x.numel() * 4)
 
     def per_call(fn) -> float:
@@ -156,10 +159,24 @@ def measure_conv_copies(torch, threshold_bytes: float) -> dict[str, float]:
         return (minor_faults() - f0) * PAGE_BYTES / 3
 
     with torch.inference_mode():
-        out_side = per_call(lambda: F.conv2d(small, w_up)) / big - 1.0
+        out_side = per_call(lambda: F.conv2d(small, w_up, None, 1, 1)) / big - 1.0
         both = per_call(lambda: F.conv2d(x, w_dw, None, 1, 1, 1, big_c)) / big - 1.0
     out_copies = float(max(round(out_side), 0))
     return {"conv_input_copies": float(max(round(both - out_copies), 0)), "conv_output_copies": out_copies}
+
+
+def count_conv_copies_fresh(threshold_bytes: float, threads: int = 1, timeout_s: float = 300.0) -> dict[str, float]:
+    """`measure_conv_copies` in a fresh Python process, as a model run starts: a process that has run the
+    calibration's grid holds free heap chunks large enough to serve those buffers without new pages, and
+    then counts none.  {} when the child fails (its error is not the calibration's)."""
+    code = ("import json, torch; from perfgraph.measure.probes import measure_conv_copies; "
+            f"torch.set_num_threads({int(threads)}); "
+            f"print(json.dumps(measure_conv_copies(torch, {float(threshold_bytes)!r})))")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s)
+        return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError):
+        return {}
 
 
 def measure_bandwidth(torch, device: str, timer: Timer, size: int, which: str):
