@@ -122,20 +122,23 @@ def test_graph_replay_is_faster_than_compiled_launches_on_a_gpu(r18):
     compiled = map_model(r18, hw, "fp16", runtime="compiled")
     graph = map_model(r18, hw, "fp16", runtime="graph")
     assert graph.runtime == "graph" and graph.latency_s < compiled.latency_s
-    # same kernels, only the launch cost differs: 21 launches at (5 us - 1 us, the GRAPH_LAUNCH_S estimate:
-    # H100 has no measured graph_launch_s)
-    assert compiled.latency_s - graph.latency_s == pytest.approx(21 * (hw.launch_overhead_s - 1e-6), rel=0.2)
+    # same kernels, only the launch cost differs: 21 launches at (5 us - 3.29 us, the graph_launch_s H100 takes
+    # from the H200 measurement)
+    assert compiled.latency_s - graph.latency_s == pytest.approx(21 * (hw.launch_overhead_s - 3.29e-6), rel=0.2)
 
 
 def test_graph_replay_uses_the_chips_measured_per_kernel_cost():
     """A100 and H200 carry graph_launch_s (gpu-benches' graph-replayed streaming kernel, t0 of t0 + bytes /
-    rate = 3.29 us): every graph kernel pays it instead of the 1 us estimate, and says where it came from."""
+    rate = 3.29 us), H100 the H200's as a labelled assumption: every graph kernel pays it instead of the 1 us
+    estimate, and says where it came from."""
     from perfgraph.engine.model_mapping import graph_launch
 
     for chip in ("a100", "h200"):
         launch, why = graph_launch(get(chip))
         assert launch == 3.29e-6 and why.startswith("derived: ") and "gpu-small-kernels" in why
-    launch, why = graph_launch(get("h100"))
+    launch, why = graph_launch(get("h100"))  # the same GH100 die as H200: its measurement, as an assumption
+    assert launch == 3.29e-6 and why.startswith("assumption: the H200 measurement") and "h200_graph" in why
+    launch, why = graph_launch(get("b200"))  # no measurement: the estimate
     assert launch == 1e-6 and why.startswith("estimate")
     tiny = analyze_graph("mobilenet_v3_small")
     mm = map_model(tiny, get("a100"), "fp16", runtime="graph")
