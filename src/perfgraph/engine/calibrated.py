@@ -205,7 +205,7 @@ class Predictor:
         if op.kind == "conv" and pred.table in ONEDNN_CONV_TABLES:
             # oneDNN's blocked-layout temporaries (measure.probes.measure_conv_copies)
             buffers += [op.bytes_read] * self.conv_input_copies  # activations only
-            buffers += [out_elems(op) * elem_bytes(op)] * self.conv_output_copies
+            buffers += [out_bytes] * self.conv_output_copies
         nbytes = sum(b for b in buffers if b > self.fresh_threshold)
         if nbytes:
             pred.fresh_s = nbytes * self.fresh_cost
