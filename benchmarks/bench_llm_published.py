@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_llm_published.py --no-peers --rows vllm
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout               # the hold-out rows
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout2              # the second hold-out set
+    .venv/bin/python benchmarks/bench_llm_published.py --set holdout3              # the third hold-out set
 
 The rows (`llm_published.ROWS`) are published measurements -- TensorRT-LLM, LMDeploy, gpt-fast, vLLM and
 NVIDIA NIM figures on A100, H100 and H200 -- each with its source URL and conditions.  Nothing is fitted to
@@ -38,6 +39,7 @@ tokens / TTFT); and head to head, on the rows both tools predict, how often perf
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import subprocess
@@ -294,23 +296,26 @@ def print_summary(summary: dict) -> None:
                   f"%, {peer} {h[peer]['median_abs_error'] * 100:.0f} %")
 
 
+# --set name -> (module beside this file, its list of rows)
+ROW_SETS = {"published": ("llm_published", "ROWS"), "holdout": ("llm_published_holdout", "HOLDOUT_ROWS"),
+            "holdout2": ("llm_published_holdout2", "HOLDOUT2_ROWS"),
+            "holdout3": ("llm_published_holdout3", "HOLDOUT3_ROWS")}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peers-python", default="/tmp/peers/bin/python")
     ap.add_argument("--no-peers", action="store_true", help="perfgraph only")
-    ap.add_argument("--set", dest="row_set", choices=("published", "holdout", "holdout2"), default="published",
+    ap.add_argument("--set", dest="row_set", choices=tuple(ROW_SETS), default="published",
                     help="published: the 33 rows of llm_published.py (seen while developing the model); holdout: "
-                         "llm_published_holdout.py, collected before any prediction was made on them; holdout2: "
-                         "llm_published_holdout2.py, a second such set, collected after the first was scored")
+                         "llm_published_holdout.py, collected before any prediction was made on them; holdout2 "
+                         "and holdout3: llm_published_holdout2.py / _holdout3.py, further such sets, each "
+                         "collected after the one before it was scored")
     ap.add_argument("--rows", default="", help="only rows whose id contains this text")
     ap.add_argument("--json", metavar="PATH", help="write every row and the summary as JSON")
     args = ap.parse_args(argv)
-    if args.row_set == "holdout":
-        from llm_published_holdout import HOLDOUT_ROWS as source_rows
-    elif args.row_set == "holdout2":
-        from llm_published_holdout2 import HOLDOUT2_ROWS as source_rows
-    else:
-        source_rows = ROWS
+    module, name = ROW_SETS[args.row_set]
+    source_rows = getattr(importlib.import_module(module), name)
     rows = [r for r in source_rows if args.rows in r["id"]]
     if not rows:
         print(f"no row id contains {args.rows!r}", file=sys.stderr)

@@ -35,7 +35,8 @@ def _load(name: str):
 DATA = _load("llm_published")
 HOLDOUT = _load("llm_published_holdout")
 HOLDOUT2 = _load("llm_published_holdout2")
-ALL_ROWS = DATA.ROWS + HOLDOUT.HOLDOUT_ROWS + HOLDOUT2.HOLDOUT2_ROWS
+HOLDOUT3 = _load("llm_published_holdout3")
+ALL_ROWS = DATA.ROWS + HOLDOUT.HOLDOUT_ROWS + HOLDOUT2.HOLDOUT2_ROWS + HOLDOUT3.HOLDOUT3_ROWS
 REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "chip", "tp", "precision", "scheme",
             "batch", "prompt_len", "output_len", "metric", "value", "phase", "conversion", "conditions")
 
@@ -43,9 +44,10 @@ REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "
 def test_rows_are_unique_and_enough():
     ids = [r["id"] for r in ALL_ROWS]  # the hold-out set never reuses an id of the development set
     assert len(ids) == len(set(ids))
-    assert len(DATA.ROWS) >= 15 and len(HOLDOUT.HOLDOUT_ROWS) >= 15 and len(HOLDOUT2.HOLDOUT2_ROWS) >= 15
-    assert HOLDOUT.METRICS == DATA.METRICS and HOLDOUT.PHASES == DATA.PHASES
-    assert HOLDOUT2.METRICS == DATA.METRICS and HOLDOUT2.PHASES == DATA.PHASES
+    for rows in (DATA.ROWS, HOLDOUT.HOLDOUT_ROWS, HOLDOUT2.HOLDOUT2_ROWS, HOLDOUT3.HOLDOUT3_ROWS):
+        assert len(rows) >= 15
+    for held_out in (HOLDOUT, HOLDOUT2, HOLDOUT3):
+        assert held_out.METRICS == DATA.METRICS and held_out.PHASES == DATA.PHASES
 
 
 @pytest.mark.parametrize("row", ALL_ROWS, ids=lambda r: r["id"])
