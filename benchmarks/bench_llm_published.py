@@ -211,6 +211,10 @@ def evaluate(rows: list[dict], peers: list[dict] | None) -> list[dict]:
     return results
 
 
+# Batch sizes reported apart: engine work per step that grows with the sequences in flight shows up as a split.
+BATCH_BUCKETS = {"batch 1": (1, 1), "batch 2-16": (2, 16), "batch 17+": (17, 1 << 30)}
+
+
 def _stats(errors: list[float]) -> dict:
     if not errors:
         return {"rows": 0}
@@ -233,6 +237,9 @@ def summarize(results: list[dict]) -> dict:
         tool_out = {"all": _stats(errs(done)),
                     "per_metric": {m: _stats(errs([r for r in done if r["metric"] == m])) for m in METRICS},
                     "per_phase": {ph: _stats(errs([r for r in done if r["phase"] == ph])) for ph in PHASES},
+                    "per_batch": {name: _stats(errs([r for r in done if low <= r["batch"] <= high]))
+                                  for name, (low, high) in BATCH_BUCKETS.items()},
+                    "not_fitting": sorted(r["id"] for r in done if r["predictions"][tool].get("fits") is False),
                     "prefill_throughput": _stats([r["predictions"][tool]["prefill_throughput_error"]
                                                   for r in done if r["metric"] == "ttft_ms"]),
                     "not_predicted": {r["id"]: _reason(r["predictions"].get(tool)) for r in results
@@ -266,6 +273,8 @@ def _line(entry: dict) -> str:
     pg = p.get("perfgraph", {})
     peers = "  ".join(_pct(p.get(t, {}).get("error")) for t in TOOLS[1:])
     note = pg.get("failed", "") if "value" not in pg else pg.get("decode_bound", "")
+    if pg.get("fits") is False:  # perfgraph's own memory answer: an engine could not hold this batch at once
+        note += ", batch does not fit"
     return (f"{entry['id']:38} {entry['metric']:13} {_num(entry['value'])} {_num(pg.get('value'))} "
             f"{_pct(pg.get('error'))}  {peers}  {note}")
 
@@ -283,12 +292,15 @@ def print_summary(summary: dict) -> None:
         s = summary[tool]
         missing = f"; not predicted: {len(s['not_predicted'])}" if s["not_predicted"] else ""
         print(f"{tool}: {_fmt_stats(s['all'])}{missing}")
-        for key in ("per_phase", "per_metric"):
+        for key in ("per_phase", "per_batch", "per_metric"):
             for name, st in s[key].items():
                 if st.get("rows"):
                     print(f"    {name:14} {_fmt_stats(st)}")
         if s["prefill_throughput"].get("rows"):
             print(f"    {'prefill tok/s':14} {_fmt_stats(s['prefill_throughput'])}")
+        if s["not_fitting"]:
+            print(f"    {len(s['not_fitting'])} row(s) whose batch does not fit on the chips at the final context "
+                  f"(perfgraph's memory answer; timed as if it did): {', '.join(s['not_fitting'])}")
     for peer, h in summary["head_to_head"].items():
         if h["rows"]:
             print(f"perfgraph vs {peer} on the {h['rows']} rows both predict: perfgraph closer on "

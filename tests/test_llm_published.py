@@ -106,5 +106,32 @@ def test_the_bench_runs_a_hold_out_row_end_to_end(capsys):
         assert bench.main(["--set", "holdout2", "--no-peers", "--rows", "torchao-old-a100-l2-7b-bf16"]) == 0
         out = capsys.readouterr().out
         assert "torchao-old-a100-l2-7b-bf16" in out and "perfgraph:  1 rows" in out
+        # and the third
+        assert bench.main(["--set", "holdout3", "--no-peers", "--rows", "alcf-vllm-h100-l3-8b-b1-128"]) == 0
+        out = capsys.readouterr().out
+        assert "alcf-vllm-h100-l3-8b-b1-128" in out and "batch 1         1 rows" in out
     finally:
         sys.path[:] = saved
+
+
+def test_the_summary_splits_by_batch_and_names_rows_that_do_not_fit():
+    """`summarize` on hand-made results: batch buckets hold the right rows, and a row perfgraph says does not fit
+    is listed (and only for perfgraph, which answers memory)."""
+    bench = _load("bench_llm_published")
+
+    def result(rid, batch, err, fits=True):
+        return {"id": rid, "batch": batch, "metric": "e2e_ms", "phase": "mixed",
+                "predictions": {"perfgraph": {"value": 1.0, "error": err, "fits": fits},
+                                "llm-analysis": {"value": 1.0, "error": -err}}}
+
+    summary = bench.summarize([result("a", 1, 0.10), result("b", 1, -0.05), result("c", 8, 0.30),
+                               result("d", 64, -0.50, fits=False)])
+    per_batch = summary["perfgraph"]["per_batch"]
+    assert per_batch["batch 1"]["rows"] == 2 and per_batch["batch 1"]["within_25pct"] == 1.0
+    assert per_batch["batch 2-16"]["rows"] == 1 and per_batch["batch 2-16"]["within_25pct"] == 0.0
+    assert per_batch["batch 17+"]["median_error"] == pytest.approx(-0.50)
+    assert summary["perfgraph"]["not_fitting"] == ["d"] and summary["llm-analysis"]["not_fitting"] == []
+    line = bench._line({"id": "d", "metric": "e2e_ms", "value": 2.0,
+                        "predictions": {"perfgraph": {"value": 1.0, "error": -0.5, "fits": False,
+                                                      "decode_bound": "memory"}}})
+    assert line.endswith("memory, batch does not fit")
