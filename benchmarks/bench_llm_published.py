@@ -50,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_llm  # noqa: E402  (the peers' names for perfgraph's models and chips)
-from llm_published import METRICS, PHASES, ROWS  # noqa: E402
+from llm_published import METRICS, PHASES  # noqa: E402
 
 from perfgraph import llm  # noqa: E402
 
