@@ -338,6 +338,18 @@ def _label(m: ModelMapping) -> dict[str, Any]:
     return out
 
 
+def _serving_label(m: ModelMapping, hw: Any, batch: int) -> dict[str, Any]:
+    """`_label`, with the error measured on published LLM serving results where they cover the prediction (the
+    ``graph`` runtime on a GPU, `engine.tiers.serving_expected_error`) in place of the tier's figure."""
+    from perfgraph.engine.tiers import serving_expected_error
+
+    out = _label(m)
+    serving = serving_expected_error(int(batch)) if hw.kind == "GPU" and out.get("runtime") == "graph" else None
+    if serving is not None:
+        out["expected_error"] = serving.as_dict()
+    return out
+
+
 def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 32), prompt_len: int = 512,
           output_len: int = 256, scheme: str = "bf16", runtime: str | None = None,
           params: dict[str, str] | None = None, cache: str = "static", tp: int = 1, pp: int = 1,
@@ -345,7 +357,9 @@ def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 3
     """One row per chip x batch: TTFT, TPOT, tokens/s per chip and per sequence, memory, fits, saturating.
 
     `tp` x `pp` chips (`llm_parallel`): each phase is mapped as one chip's share with its collectives; with
-    `pp` > 1 a batch runs as `micro_batches` micro-batches through the pipeline (its time and bubble)."""
+    `pp` > 1 a batch runs as `micro_batches` micro-batches through the pipeline (its time and bubble).
+    `expected_error`: under the ``graph`` runtime on a GPU, the error measured on published serving results at
+    the row's batch (`engine.tiers.serving_expected_error`); elsewhere the tier's figure."""
     from perfgraph import llm_parallel
 
     arch = architecture(model, params)
@@ -382,7 +396,7 @@ def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 3
                 "decode_bound": max(dec.bound_time_s, key=dec.bound_time_s.get) if dec.bound_time_s else "",
                 "weights_bytes": mem.weights_bytes, "kv_bytes": mem.kv_bytes,
                 "activation_bytes": mem.activation_bytes, "memory_bytes": mem.total_bytes,
-                "fits": mem.total_bytes <= hw.dram.capacity_bytes, **_label(dec),
+                "fits": mem.total_bytes <= hw.dram.capacity_bytes, **_serving_label(dec, hw, b),
                 "assumptions": scheme_assumptions(scheme),
             })
         fitting = [r for r in chip_rows if r["fits"]]

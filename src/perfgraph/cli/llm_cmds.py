@@ -243,7 +243,23 @@ def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, t
     _emit(table, False, f"{model}: serving, prompt {prompt_len}, output {output_len}, {scheme}",
           f"TTFT: prefill of `batch` prompts at once; TPOT: one decode step at context {ctx} (prompt + output/2); "
           f"tok/s = batch / TPOT; cache {cache}; 'saturates at': smallest fitting batch within 80 % of the best "
-          f"tok/s of this sweep; {chips}." + "".join(f" Assumed: {a}." for a in llm.scheme_assumptions(scheme)))
+          f"tok/s of this sweep; {chips}." + "".join(f" Assumed: {a}." for a in llm.scheme_assumptions(scheme))
+          + _serving_error_note(rows))
+
+
+def _serving_error_note(rows: list[dict]) -> str:
+    """One sentence with the error measured on published serving results for the batches shown (graph runtime on
+    GPUs), or nothing where no row has one."""
+    seen: dict[str, dict] = {}
+    for r in rows:
+        err = r.get("expected_error") or {}
+        if err.get("tier") == "llm serving" and err.get("median_abs_error") is not None:
+            seen.setdefault(err["kind"], err)
+    parts = [f"{kind}: median |error| {e['median_abs_error']:.0%}, "
+             f"{e['within_share']:.0%} within ±{e['within_band']:.0%} over {e['rows']} rows"
+             for kind, e in seen.items()]
+    return (" Measured on published serving results no rule was fitted to (docs/llm_validation.md): "
+            + "; ".join(parts) + ".") if parts else ""
 
 
 @llm_group.command("train")

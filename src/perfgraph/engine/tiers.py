@@ -7,8 +7,10 @@
 
 Each tier carries the error measured for it on end-to-end results that no calibration used
 (`expected_error`): the median |predicted / measured - 1| and the share within a band over the validation rows
-of that tier and chip kind, with the benchmark that measured it.  The figures live in
-``tiers_validation.yaml`` beside this module (data, with the run that produced them), not in code.
+of that tier and chip kind, with the benchmark that measured it.  LLM serving on GPUs under the ``graph``
+runtime has its own figure (`serving_expected_error`): the published serving measurements of the hold-out sets,
+split by batch.  The figures live in ``tiers_validation.yaml`` beside this module (data, with the run that
+produced them), not in code.
 """
 
 from __future__ import annotations
@@ -48,9 +50,17 @@ class ExpectedError:
 
 
 @lru_cache(maxsize=1)
+def _data() -> dict:
+    return yaml.safe_load(_DATA.read_text(encoding="utf-8")) or {}
+
+
 def _table() -> dict[tuple[str, str], dict]:
-    data = yaml.safe_load(_DATA.read_text(encoding="utf-8")) or {}
-    return {(r["tier"], r["kind"]): r for r in data.get("validation", [])}
+    return {(r["tier"], r["kind"]): r for r in _data().get("validation", [])}
+
+
+def _from_row(tier: str, kind: str, row: dict) -> ExpectedError:
+    return ExpectedError(tier, kind, row.get("median_abs_error"), row.get("within_share"), row.get("within_band"),
+                         int(row.get("rows", 0)), str(row.get("source", "")))
 
 
 def expected_error(tier: str, kind: str) -> ExpectedError:
@@ -62,5 +72,19 @@ def expected_error(tier: str, kind: str) -> ExpectedError:
     row = _table().get((tier, kind))
     if row is None:
         return ExpectedError(tier, kind, None, None, None, 0, "no end-to-end validation rows for this tier and kind")
-    return ExpectedError(tier, kind, row.get("median_abs_error"), row.get("within_share"), row.get("within_band"),
-                         int(row.get("rows", 0)), str(row.get("source", "")))
+    return _from_row(tier, kind, row)
+
+
+def serving_expected_error(batch: int) -> ExpectedError | None:
+    """The measured error of LLM serving predictions (``graph`` runtime, GPUs) at `batch` sequences: the
+    ``llm_serving`` row whose batch range holds it, None where no row does.
+
+    >>> serving_expected_error(1).kind, serving_expected_error(64).kind
+    ('A100/H100/H200, batch 1-16', 'A100/H100/H200, batch 17+')
+    """
+    for row in _data().get("llm_serving", []):
+        low, high = int(row["min_batch"]), int(row["max_batch"])
+        if low <= batch <= high:
+            span = f"{low}-{high}" if high < 10**9 else f"{low}+"
+            return _from_row("llm serving", f"{row.get('gpus', 'GPU')}, batch {span}", row)
+    return None
