@@ -83,8 +83,8 @@ def serving_expected_error(batch: int) -> ExpectedError | None:
     ('A100/H100/H200, batch 1-16', 'A100/H100/H200, batch 17+')
     """
     for row in _data().get("llm_serving", []):
-        low, high = int(row["min_batch"]), int(row["max_batch"])
-        if low <= batch <= high:
-            span = f"{low}-{high}" if high < 10**9 else f"{low}+"
+        low, high = int(row["min_batch"]), row.get("max_batch")  # no max_batch: open-ended
+        if low <= batch and (high is None or batch <= int(high)):
+            span = f"{low}+" if high is None else f"{low}-{high}"
             return _from_row("llm serving", f"{row.get('gpus', 'GPU')}, batch {span}", row)
     return None
