@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout               # the hold-out rows
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout2              # the second hold-out set
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout3              # the third hold-out set
+    .venv/bin/python benchmarks/bench_llm_published.py --set holdout3 --engines none  # kernels only, no engine
 
 The rows (`llm_published.ROWS`) are published measurements -- TensorRT-LLM, LMDeploy, gpt-fast, vLLM and
 NVIDIA NIM figures on A100, H100 and H200 -- each with its source URL and conditions.  Nothing is fitted to
@@ -15,7 +16,9 @@ Each row is predicted as `perfgraph.llm.serve(model, [chip], batches=(batch,), p
 scheme, runtime, params, tp)`: TTFT = the prefill of the batch, TPOT = one decode step at context
 prompt + output / 2; the row's metric is computed from TTFT and TPOT by `derive` (the formulas are in
 `llm_published`'s docstring), the same way for every tool.  Every row runs under the runtime it names
-(all ``graph`` here: TensorRT-LLM, TurboMind, vLLM with CUDA graphs, torch.compile ``reduce-overhead``).
+(all ``graph`` here: TensorRT-LLM, TurboMind, vLLM with CUDA graphs, torch.compile ``reduce-overhead``) and,
+unless ``--engines none``, with its serving engine's host work per step (`engine_for`: vLLM's V0 engine; the
+others none).
 
 The peers run in their own virtual environment, in one subprocess (bench_llm.py's approach; create it with
 `python3 -m venv /tmp/peers && /tmp/peers/bin/pip install llm-analysis genz-llm`):
@@ -41,6 +44,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -145,15 +149,45 @@ def error(row: dict, predicted: float | None) -> float | None:
     return predicted / row["value"] - 1 if predicted is not None else None
 
 
-def perfgraph_predict(row: dict) -> dict:
+# vLLM made its V1 engine the default in release 0.8.0 (2025-03-18); the `vllm-v0` profile describes the V0 engine.
+VLLM_V1_VERSION = (0, 8)
+VLLM_V1_DATE = "2025-03-18"
+
+
+def engine_for(row: dict) -> str:
+    """The serving-engine profile a row is predicted with (`perfgraph.engine.serving_engine`), by a rule fixed
+    before the fourth hold-out set was read: vLLM rows get ``vllm-v0`` unless their stated version is 0.8 or later
+    or, with no version stated, their ``report date`` is on or after 0.8.0's release (the V1 engine); every other
+    framework ``none`` (kernels only: TensorRT-LLM and TurboMind run their step from C++, gpt-fast has no engine).
+
+    >>> engine_for({"framework": "vLLM 0.5.3.post1", "conditions": ""})
+    'vllm-v0'
+    >>> engine_for({"framework": "vLLM v0.9.1", "conditions": ""}), engine_for({"framework": "TensorRT-LLM v0.5"})
+    ('none', 'none')
+    >>> engine_for({"framework": "vLLM (version not stated)", "conditions": "report date 2025-06-01"})
+    'none'
+    """
+    framework = str(row.get("framework", ""))
+    if not framework.lower().startswith("vllm"):
+        return "none"
+    version = re.search(r"vllm\s+v?(\d+)\.(\d+)", framework, re.IGNORECASE)
+    if version:
+        return "none" if (int(version[1]), int(version[2])) >= VLLM_V1_VERSION else "vllm-v0"
+    date = re.search(r"report date (\d{4}-\d{2}-\d{2})", str(row.get("conditions", "")))
+    return "none" if date and date[1] >= VLLM_V1_DATE else "vllm-v0"
+
+
+def perfgraph_predict(row: dict, engines: bool = True) -> dict:
+    """perfgraph's TTFT and TPOT for a row; with `engines`, under the row's serving-engine profile (`engine_for`)."""
+    engine = engine_for(row) if engines else "none"
     try:
         r = llm.serve(row["model"], [row["chip"]], batches=(row["batch"],), prompt_len=row["prompt_len"],
                       output_len=row["output_len"], scheme=row["scheme"], runtime=row["runtime"],
-                      params=row["params"] or None, tp=row["tp"])[0]
+                      params=row["params"] or None, tp=row["tp"], engine=engine)[0]
     except Exception as exc:  # noqa: BLE001 - report the row, keep going
         return {"failed": f"{type(exc).__name__}: {exc}"[:200]}
     return {"ttft_s": r["ttft_s"], "tpot_s": r["tpot_s"], "tier": r.get("tier", ""),
-            "decode_bound": r.get("decode_bound", ""), "fits": r["fits"]}
+            "decode_bound": r.get("decode_bound", ""), "fits": r["fits"], "engine": engine}
 
 
 def peer_jobs(rows: list[dict], config_dir: Path) -> list[dict]:
@@ -190,13 +224,13 @@ def run_peers(python: str, rows: list[dict]) -> list[dict]:
             return [{"llm-analysis": {"failed": msg}, "genz": {"failed": msg}} for _ in rows]
 
 
-def evaluate(rows: list[dict], peers: list[dict] | None) -> list[dict]:
+def evaluate(rows: list[dict], peers: list[dict] | None, engines: bool = True) -> list[dict]:
     results = []
     for i, row in enumerate(rows):
         entry = {**{k: row[k] for k in ("id", "arch", "chip", "tp", "scheme", "batch", "prompt_len", "output_len",
                                         "metric", "phase", "value", "runtime", "framework")},
                  "source": row["source"][0], "predictions": {}}
-        preds = {"perfgraph": perfgraph_predict(row)}
+        preds = {"perfgraph": perfgraph_predict(row, engines)}
         if peers is not None:
             preds.update(peers[i])
         for tool, p in preds.items():
@@ -211,6 +245,7 @@ def evaluate(rows: list[dict], peers: list[dict] | None) -> list[dict]:
     return results
 
 
+ENGINE_NAMES = ("none", "vllm-v0")
 # Batch sizes reported apart: engine work per step that grows with the sequences in flight shows up as a split.
 BATCH_BUCKETS = {"batch 1": (1, 1), "batch 2-16": (2, 16), "batch 17+": (17, 1 << 30)}
 
@@ -239,6 +274,8 @@ def summarize(results: list[dict]) -> dict:
                     "per_phase": {ph: _stats(errs([r for r in done if r["phase"] == ph])) for ph in PHASES},
                     "per_batch": {name: _stats(errs([r for r in done if low <= r["batch"] <= high]))
                                   for name, (low, high) in BATCH_BUCKETS.items()},
+                    "per_engine": {e: _stats(errs([r for r in done if r["predictions"][tool].get("engine") == e]))
+                                   for e in ENGINE_NAMES} if tool == "perfgraph" else {},
                     "not_fitting": sorted(r["id"] for r in done if r["predictions"][tool].get("fits") is False),
                     "prefill_throughput": _stats([r["predictions"][tool]["prefill_throughput_error"]
                                                   for r in done if r["metric"] == "ttft_ms"]),
@@ -273,6 +310,8 @@ def _line(entry: dict) -> str:
     pg = p.get("perfgraph", {})
     peers = "  ".join(_pct(p.get(t, {}).get("error")) for t in TOOLS[1:])
     note = pg.get("failed", "") if "value" not in pg else pg.get("decode_bound", "")
+    if pg.get("engine", "none") != "none":
+        note += f", engine {pg['engine']}"
     if pg.get("fits") is False:  # perfgraph's own memory answer: an engine could not hold this batch at once
         note += ", batch does not fit"
     return (f"{entry['id']:38} {entry['metric']:13} {_num(entry['value'])} {_num(pg.get('value'))} "
@@ -292,7 +331,7 @@ def print_summary(summary: dict) -> None:
         s = summary[tool]
         missing = f"; not predicted: {len(s['not_predicted'])}" if s["not_predicted"] else ""
         print(f"{tool}: {_fmt_stats(s['all'])}{missing}")
-        for key in ("per_phase", "per_batch", "per_metric"):
+        for key in ("per_phase", "per_batch", "per_engine", "per_metric"):
             for name, st in s[key].items():
                 if st.get("rows"):
                     print(f"    {name:14} {_fmt_stats(st)}")
@@ -323,6 +362,9 @@ def main(argv=None) -> int:
                          "llm_published_holdout.py, collected before any prediction was made on them; holdout2 "
                          "and holdout3: llm_published_holdout2.py / _holdout3.py, further such sets, each "
                          "collected after the one before it was scored")
+    ap.add_argument("--engines", choices=("rule", "none"), default="rule",
+                    help="rule: each row under its serving engine's host work per step (`engine_for`); none: "
+                         "kernels only for every row (how every set was scored before the engine profiles)")
     ap.add_argument("--rows", default="", help="only rows whose id contains this text")
     ap.add_argument("--json", metavar="PATH", help="write every row and the summary as JSON")
     args = ap.parse_args(argv)
@@ -335,7 +377,7 @@ def main(argv=None) -> int:
     peers = None if args.no_peers else run_peers(args.peers_python, rows)
     print(f"{'row':38} {'metric':13} {'published':>9} {'perfgraph':>9} {'error':>7}  {'llm-an.':>7}  "
           f"{'genz':>7}  perfgraph decode bound")
-    results = evaluate(rows, peers)
+    results = evaluate(rows, peers, engines=args.engines == "rule")
     summary = summarize(results)
     print_summary(summary)
     if args.json:

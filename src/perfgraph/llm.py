@@ -324,7 +324,6 @@ def fit(mem: Memory, arch: Any, hw: Any) -> Fit:
 # ---- serving -------------------------------------------------------------------------------------------
 def _hardware(chips: Iterable[Any]) -> list[Any]:
     from perfgraph.hardware.registry import get
-
     return [get(c) if isinstance(c, str) else c for c in chips]
 
 
@@ -353,15 +352,20 @@ def _serving_label(m: ModelMapping, hw: Any, batch: int) -> dict[str, Any]:
 def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 32), prompt_len: int = 512,
           output_len: int = 256, scheme: str = "bf16", runtime: str | None = None,
           params: dict[str, str] | None = None, cache: str = "static", tp: int = 1, pp: int = 1,
-          micro_batches: int = 1) -> list[dict[str, Any]]:
+          micro_batches: int = 1, engine: str | None = None) -> list[dict[str, Any]]:
     """One row per chip x batch: TTFT, TPOT, tokens/s per chip and per sequence, memory, fits, saturating.
+
+    `engine` (`engine.serving_engine`, default ``none``): a serving engine's host work per step, added to the
+    prefill step and to every decode step (``host_s_per_step``).
 
     `tp` x `pp` chips (`llm_parallel`): each phase is mapped as one chip's share with its collectives; with
     `pp` > 1 a batch runs as `micro_batches` micro-batches through the pipeline (its time and bubble).
     `expected_error`: under the ``graph`` runtime on a GPU, the error measured on published serving results at
     the row's batch (`engine.tiers.serving_expected_error`); elsewhere the tier's figure."""
     from perfgraph import llm_parallel
+    from perfgraph.engine.serving_engine import get as engine_profile
 
+    profile = engine_profile(engine)
     arch = architecture(model, params)
     llm_parallel.check_degrees(arch, int(tp), int(pp))
     parallel = int(tp) > 1 or int(pp) > 1
@@ -386,6 +390,9 @@ def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 3
                     dec.latency_sequential_s, {}
             mem = memory(arch, batch=b, context=end, scheme=scheme, model=model, params=params,
                          prompt_len=prompt_len, tp=tp, pp=pp)
+            host = profile.host_s(int(b))  # a step whose host work outlasts its kernels waits on the host
+            bound = "host" if host > tpot else max(dec.bound_time_s, key=dec.bound_time_s.get, default="")
+            ttft, tpot = ttft + host, tpot + host
             chip_rows.append({
                 "model": model, "hardware": hw.id, "scheme": scheme, "batch": int(b), "prompt_len": int(prompt_len),
                 "output_len": int(output_len), "decode_context": context, "ttft_s": ttft,
@@ -393,11 +400,11 @@ def serve(model: str, chips: Sequence[Any], *, batches: Sequence[int] = (1, 8, 3
                 "tp": int(tp), "pp": int(pp), "chips": int(tp) * int(pp),
                 "tokens_per_s_per_chip": b / tpot / (int(tp) * int(pp)) if tpot > 0 else 0.0, **extra,
                 "tokens_per_s_per_seq": 1 / tpot if tpot > 0 else 0.0,
-                "decode_bound": max(dec.bound_time_s, key=dec.bound_time_s.get) if dec.bound_time_s else "",
+                "decode_bound": bound, "engine": profile.id, "host_s_per_step": host,
                 "weights_bytes": mem.weights_bytes, "kv_bytes": mem.kv_bytes,
                 "activation_bytes": mem.activation_bytes, "memory_bytes": mem.total_bytes,
                 "fits": mem.total_bytes <= hw.dram.capacity_bytes, **_serving_label(dec, hw, b),
-                "assumptions": scheme_assumptions(scheme),
+                "assumptions": scheme_assumptions(scheme) + [a for a in (profile.assumption(int(b)),) if a],
             })
         fitting = [r for r in chip_rows if r["fits"]]
         best = max((r["tokens_per_s"] for r in fitting), default=0.0)

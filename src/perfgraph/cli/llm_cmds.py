@@ -11,6 +11,7 @@ from perfgraph.cli.group import cli
 from perfgraph.cli.options import BatchList
 from perfgraph.vocab import Dtype, Phase, Precision, Scheme, choices
 from perfgraph.cli.options import runtime_options
+from perfgraph.engine.serving_engine import engine_ids, get as engine_profile
 from perfgraph.cli.graph_cmds import neo4j_options, open_store
 
 class _SchemeParam(click.ParamType):
@@ -205,18 +206,22 @@ def memory_cmd(model, batch, context, schemes, hardware, params, as_json):
 @click.option("--micro-batches", default=1, show_default=True, type=click.IntRange(min=1),
               help="Micro-batches per batch through the pipeline (--pp > 1); must divide every batch.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
+@click.option("--engine", default="none", show_default=True, type=click.Choice(engine_ids(), case_sensitive=False),
+              help="Serving engine whose host work per step (scheduling, sampling, detokenising) is added to every "
+                   "step: none = kernels only; vllm-v0 = vLLM's V0 engine (before 0.8), its cost per sequence sourced in "
+                   "engine/serving_engines.yaml.")
 @runtime_options
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
-def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, tp, pp, micro_batches, params, runtime,
-              conv_tf32, matmul_precision, as_json, as_csv):
+def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, tp, pp, micro_batches, params, engine,
+              runtime, conv_tf32, matmul_precision, as_json, as_csv):
     """TTFT, TPOT, tokens/s per chip and per sequence over a batch sweep, and the saturating batch."""
     from perfgraph import llm
 
     with output.status(f"tracing and mapping {model}"):
         rows = llm.serve(model, _chips(hardware), batches=batches, prompt_len=prompt_len, output_len=output_len,
                          scheme=scheme.lower(), runtime=runtime, params=_params(params), cache=cache, tp=tp, pp=pp,
-                         micro_batches=micro_batches)
+                         micro_batches=micro_batches, engine=engine)
     if as_json or as_csv:
         if as_csv:
             output.write_csv([{k: v for k, v in r.items() if k not in ("expected_error", "assumptions")}
@@ -236,6 +241,9 @@ def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, t
             t["comm/token"] = f"{r['decode_collective_s'] * 1e3:.3f} ms"
             if pp > 1:
                 t["bubble"] = f"{r['decode_bubble']:.0%}"
+    if engine.lower() != "none":
+        for t, r in zip(table, rows):
+            t["host/step"] = f"{r['host_s_per_step'] * 1e3:.2f} ms"
     ctx = rows[0]["decode_context"] if rows else 0
     chips = (f"tp {tp} x pp {pp} = {tp * pp} chips per replica (collectives over each chip's interconnect"
              + (f"; {micro_batches} micro-batches through the pipeline" if pp > 1 else "")
@@ -244,7 +252,17 @@ def serve_cmd(model, hardware, batches, prompt_len, output_len, scheme, cache, t
           f"TTFT: prefill of `batch` prompts at once; TPOT: one decode step at context {ctx} (prompt + output/2); "
           f"tok/s = batch / TPOT; cache {cache}; 'saturates at': smallest fitting batch within 80 % of the best "
           f"tok/s of this sweep; {chips}." + "".join(f" Assumed: {a}." for a in llm.scheme_assumptions(scheme))
-          + _serving_error_note(rows))
+          + _engine_note(engine) + _serving_error_note(rows))
+
+
+def _engine_note(engine: str) -> str:
+    """One sentence on the serving engine's host work counted per step (or that none is)."""
+    profile = engine_profile(engine)
+    if profile.id == "none":
+        return (" Serving engine: none -- no host work per step counted (kernels only; --engine adds an engine's "
+                "scheduling, sampling and detokenising).")
+    return (f" Serving engine {profile.id} ({profile.versions}): host work {profile.host_s_per_sequence * 1e3:g} ms "
+            f"per sequence + {profile.host_s_per_step * 1e3:g} ms per step, added to every step ({profile.note}).")
 
 
 def _serving_error_note(rows: list[dict]) -> str:
