@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout               # the hold-out rows
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout2              # the second hold-out set
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout3              # the third hold-out set
+    .venv/bin/python benchmarks/bench_llm_published.py --set holdout4              # the fourth hold-out set
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout3 --engines none  # kernels only, no engine
 
 The rows (`llm_published.ROWS`) are published measurements -- TensorRT-LLM, LMDeploy, gpt-fast, vLLM and
@@ -350,7 +351,8 @@ def print_summary(summary: dict) -> None:
 # --set name -> (module beside this file, its list of rows)
 ROW_SETS = {"published": ("llm_published", "ROWS"), "holdout": ("llm_published_holdout", "HOLDOUT_ROWS"),
             "holdout2": ("llm_published_holdout2", "HOLDOUT2_ROWS"),
-            "holdout3": ("llm_published_holdout3", "HOLDOUT3_ROWS")}
+            "holdout3": ("llm_published_holdout3", "HOLDOUT3_ROWS"),
+            "holdout4": ("llm_published_holdout4", "HOLDOUT4_ROWS")}
 
 
 def main(argv=None) -> int:
@@ -360,7 +362,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", dest="row_set", choices=tuple(ROW_SETS), default="published",
                     help="published: the 33 rows of llm_published.py (seen while developing the model); holdout: "
                          "llm_published_holdout.py, collected before any prediction was made on them; holdout2 "
-                         "and holdout3: llm_published_holdout2.py / _holdout3.py, further such sets, each "
+                         "to holdout4: llm_published_holdout2.py .. _holdout4.py, further such sets, each "
                          "collected after the one before it was scored")
     ap.add_argument("--engines", choices=("rule", "none"), default="rule",
                     help="rule: each row under its serving engine's host work per step (`engine_for`); none: "
