@@ -481,3 +481,23 @@ def test_engine_does_not_import_torch():
             "from perfgraph.hardware.spec import get; get('h100'); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_an_in_place_update_leaves_only_its_slice_in_l2():
+    """A KV-cache update (`index_copy_`) writes one token's slice into a buffer its consumer (attention) reads
+    whole: the edge carries the whole buffer, the producer's output is the slice.  Only the slice is an L2 hit;
+    the rest of the buffer streams from DRAM, whether or not the buffer would fit the L2."""
+    h100 = get("h100-sxm")  # 50 MiB L2
+    mib = 2 ** 20
+    for buffer_mib in (16, 64):
+        size = buffer_mib * mib
+        ops = [op(0, "elementwise", flops=mib // 4, bytes_read=mib, bytes_written=mib, shape=(mib // 4,)),
+               op(1, "elementwise", flops=size // 4, bytes_read=size, bytes_written=mib, shape=(size // 4,))]
+        sgs = [subgraph(0, [ops[0]], input_bytes=mib, output_bytes=mib),
+               subgraph(1, [ops[1]], input_bytes=size, output_bytes=mib)]
+        info = ModelInfo(id=f"kv{buffer_mib}", name="kv", source="test", batch=1, input_shape=[1], dtype="float32")
+        g = ModelGraph(info=info, ops=ops, values=[], op_edges=[(0, 1, size)], subgraphs=sgs,
+                       subgraph_edges=[(0, 1, size)])
+        k0, k1 = map_model(g, h100, "fp32").kernels
+        assert k1.details["residency"]["input_bytes"] == mib, buffer_mib
+        assert k1.details["dram_bytes"] == size - mib + mib  # the unwritten buffer + the model output

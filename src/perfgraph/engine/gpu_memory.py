@@ -174,7 +174,9 @@ def l2_residency(mg: ModelGraph, hw: HardwareSpec, scale: float = 1.0) -> dict[i
        are inserted cold (read from DRAM once per inference; they occupy the cache after that);
     3. its output is inserted; least recently used tensors are evicted until the total fits.
 
-    A tensor larger than the cache is never resident (whole-tensor granularity: no partial hits).  An
+    A tensor larger than the cache is never resident (whole-tensor granularity: no partial hits).  A hit counts
+    at most the bytes the producer wrote: an in-place update (a KV cache's ``index_copy_``) writes one slice of a
+    buffer its consumer reads whole, and the rest of the buffer comes from DRAM.  An
     output is ``output_resident`` when it has consumers and every consumer hit it: the write-back L2
     absorbed the write (its lines were reused before eviction).  Model outputs go to DRAM.
     Sizes are traced bytes; `scale` (precision bytes / traced bytes) converts the capacity.
@@ -220,8 +222,8 @@ def l2_residency(mg: ModelGraph, hw: HardwareSpec, scale: float = 1.0) -> dict[i
         for src, nbytes in sorted(preds[n]):
             edge_in += nbytes
             key = ("out", src)
-            if key in cache:
-                got += nbytes
+            if key in cache:  # only what the producer wrote is resident (an in-place update writes a slice)
+                got += min(nbytes, cache[key])
                 cache.move_to_end(key)
                 consumer_hit.setdefault(src, True)
             else:
