@@ -192,13 +192,29 @@ def perfgraph_predict(row: dict, engines: bool = True) -> dict:
             "decode_bound": r.get("decode_bound", ""), "fits": r["fits"], "engine": engine}
 
 
+# perfgraph model (without parameter overrides) -> the peers' name, for rows whose `arch` names it otherwise
+PEER_ARCH_OF_MODEL = {"hf:llama-7b": "Llama-2-7B", "hf:llama-70b": "Llama-2-70B", "hf:llama3-8b": "Llama-3-8B",
+                      "hf:mistral-7b": "Mistral-7B", "hf:mixtral-8x7b": "Mixtral-8x7B"}
+
+
+def peer_arch(row: dict) -> str:
+    """The peers' name of a row's model: its `arch` where the peers know it, else its perfgraph model's.
+
+    >>> peer_arch({"arch": "LLaMA 7B (Llama-2-7B shapes)", "model": "hf:llama-7b", "params": {}})
+    'Llama-2-7B'
+    """
+    if row["arch"] in GENZ_MODELS or row["params"]:
+        return row["arch"]
+    return PEER_ARCH_OF_MODEL.get(row["model"], row["arch"])
+
+
 def peer_jobs(rows: list[dict], config_dir: Path) -> list[dict]:
     jobs = []
     for row in rows:
         la_gpu, genz_chip = PEER_CHIPS.get(row["chip"], (None, None))
         # the peers take no group size: a group-suffixed scheme is their plain weight-only dtype
         la_dtype, la_kv, genz_bits = PEER_DTYPES[llm.split_scheme(row["scheme"])[0]]
-        arch = row["arch"]
+        arch = peer_arch(row)
         la_model = LA_MODELS.get(arch)
         if la_model is None and arch in LA_EXTRA_CONFIGS:
             path = config_dir / f"{LA_EXTRA_CONFIGS[arch]['name']}.json"

@@ -284,6 +284,7 @@ def test_cli_json_decode_summary():
     "perfgraph llm memory hf:gpt2 --batch 8 --context 1024 --hardware h100,l4",
     "perfgraph llm memory hf:gpt2 --batch 8 --context 1024 --precision w4a16,w4a16-g32",
     "perfgraph llm serve hf:gpt2 --hardware h100,l4 --batch 1,8,32 --prompt 256 --output 128 --runtime graph",
+    "perfgraph llm serve hf:gpt2 --hardware h100 --batch 1,64 --prompt 64 --output 64 --runtime graph --engine vllm-v0",
     "perfgraph llm train hf:gpt2 --hardware h100 --batch 8 --seq-len 1024 --measured-step-time 0.2",
 ])
 def test_readme_llm_commands(line):

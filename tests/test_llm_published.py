@@ -36,7 +36,9 @@ DATA = _load("llm_published")
 HOLDOUT = _load("llm_published_holdout")
 HOLDOUT2 = _load("llm_published_holdout2")
 HOLDOUT3 = _load("llm_published_holdout3")
-ALL_ROWS = DATA.ROWS + HOLDOUT.HOLDOUT_ROWS + HOLDOUT2.HOLDOUT2_ROWS + HOLDOUT3.HOLDOUT3_ROWS
+HOLDOUT4 = _load("llm_published_holdout4")
+ALL_ROWS = (DATA.ROWS + HOLDOUT.HOLDOUT_ROWS + HOLDOUT2.HOLDOUT2_ROWS + HOLDOUT3.HOLDOUT3_ROWS
+            + HOLDOUT4.HOLDOUT4_ROWS)
 REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "chip", "tp", "precision", "scheme",
             "batch", "prompt_len", "output_len", "metric", "value", "phase", "conversion", "conditions")
 
@@ -46,7 +48,8 @@ def test_rows_are_unique_and_enough():
     assert len(ids) == len(set(ids))
     for rows in (DATA.ROWS, HOLDOUT.HOLDOUT_ROWS, HOLDOUT2.HOLDOUT2_ROWS, HOLDOUT3.HOLDOUT3_ROWS):
         assert len(rows) >= 15
-    for held_out in (HOLDOUT, HOLDOUT2, HOLDOUT3):
+    assert len(HOLDOUT4.HOLDOUT4_ROWS) >= 5  # the fourth search found few static-batch reports
+    for held_out in (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4):
         assert held_out.METRICS == DATA.METRICS and held_out.PHASES == DATA.PHASES
 
 
@@ -110,6 +113,10 @@ def test_the_bench_runs_a_hold_out_row_end_to_end(capsys):
         assert bench.main(["--set", "holdout3", "--no-peers", "--rows", "alcf-vllm-h100-l3-8b-b1-128"]) == 0
         out = capsys.readouterr().out
         assert "alcf-vllm-h100-l3-8b-b1-128" in out and "batch 1         1 rows" in out
+        # and the fourth, whose vLLM rows run under the vllm-v0 engine profile (engine_for)
+        assert bench.main(["--set", "holdout4", "--no-peers", "--rows", "h4-vllm2542-h100-mixtral-tp8-b16"]) == 0
+        out = capsys.readouterr().out
+        assert "engine vllm-v0" in out and "vllm-v0         1 rows" in out
     finally:
         sys.path[:] = saved
 
