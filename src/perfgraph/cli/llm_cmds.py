@@ -207,9 +207,9 @@ def memory_cmd(model, batch, context, schemes, hardware, params, as_json):
               help="Micro-batches per batch through the pipeline (--pp > 1); must divide every batch.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE")
 @click.option("--engine", default="none", show_default=True, type=click.Choice(engine_ids(), case_sensitive=False),
-              help="Serving engine whose host work per step (scheduling, sampling, detokenising) is added to every "
-                   "step: none = kernels only; vllm-v0 = vLLM's V0 engine (before 0.8), its cost per sequence sourced in "
-                   "engine/serving_engines.yaml.")
+              help="Serving engine whose host work per step (scheduling, sampling, detokenising) is added to "
+                   "every step: none = kernels only; vllm-v0 = vLLM's V0 engine (before 0.8), its cost per "
+                   "sequence sourced in engine/serving_engines.yaml.")
 @runtime_options
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
