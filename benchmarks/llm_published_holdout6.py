@@ -43,6 +43,7 @@ of it. Chips: H100 SXM only.
 
 from __future__ import annotations
 
+from llm_published import METRICS, PHASES  # noqa: F401  (the vocabulary of every set)
 from llm_published_holdout3 import ALCF_BENCH, ALCF_QUANT, LLAMA3_70B, _FP8, _e2e  # one helper for both ALCF sets
 
 _FP8_PREC = "FP8 weights and activations, FP8 KV cache"

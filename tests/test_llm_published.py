@@ -37,8 +37,10 @@ HOLDOUT = _load("llm_published_holdout")
 HOLDOUT2 = _load("llm_published_holdout2")
 HOLDOUT3 = _load("llm_published_holdout3")
 HOLDOUT4 = _load("llm_published_holdout4")
+HOLDOUT5 = _load("llm_published_holdout5")
+HOLDOUT6 = _load("llm_published_holdout6")
 ALL_ROWS = (DATA.ROWS + HOLDOUT.HOLDOUT_ROWS + HOLDOUT2.HOLDOUT2_ROWS + HOLDOUT3.HOLDOUT3_ROWS
-            + HOLDOUT4.HOLDOUT4_ROWS)
+            + HOLDOUT4.HOLDOUT4_ROWS + HOLDOUT5.HOLDOUT5_ROWS + HOLDOUT6.HOLDOUT6_ROWS)
 REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "chip", "tp", "precision", "scheme",
             "batch", "prompt_len", "output_len", "metric", "value", "phase", "conversion", "conditions")
 
@@ -46,10 +48,12 @@ REQUIRED = ("id", "source", "framework", "runtime", "arch", "model", "params", "
 def test_rows_are_unique_and_enough():
     ids = [r["id"] for r in ALL_ROWS]  # the hold-out set never reuses an id of the development set
     assert len(ids) == len(set(ids))
-    for rows in (DATA.ROWS, HOLDOUT.HOLDOUT_ROWS, HOLDOUT2.HOLDOUT2_ROWS, HOLDOUT3.HOLDOUT3_ROWS):
+    for rows in (DATA.ROWS, HOLDOUT.HOLDOUT_ROWS, HOLDOUT2.HOLDOUT2_ROWS, HOLDOUT3.HOLDOUT3_ROWS,
+                 HOLDOUT6.HOLDOUT6_ROWS):
         assert len(rows) >= 15
-    assert len(HOLDOUT4.HOLDOUT4_ROWS) >= 5  # the fourth search found few static-batch reports
-    for held_out in (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4):
+    # the fourth and fifth searches found few static-batch reports
+    assert len(HOLDOUT4.HOLDOUT4_ROWS) >= 5 and len(HOLDOUT5.HOLDOUT5_ROWS) >= 4
+    for held_out in (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6):
         assert held_out.METRICS == DATA.METRICS and held_out.PHASES == DATA.PHASES
 
 
