@@ -121,6 +121,11 @@ def test_the_bench_runs_a_hold_out_row_end_to_end(capsys):
         assert bench.main(["--set", "holdout4", "--no-peers", "--rows", "h4-vllm2542-h100-mixtral-tp8-b16"]) == 0
         out = capsys.readouterr().out
         assert "engine vllm-v0" in out and "vllm-v0         1 rows" in out
+        # --engines none: the same row kernels only
+        assert bench.main(["--set", "holdout4", "--no-peers", "--engines", "none", "--rows",
+                           "h4-vllm2542-h100-mixtral-tp8-b16"]) == 0
+        out = capsys.readouterr().out
+        assert "engine vllm-v0" not in out and "none            1 rows" in out
     finally:
         sys.path[:] = saved
 
