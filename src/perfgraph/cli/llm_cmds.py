@@ -70,6 +70,7 @@ def llm_group() -> None:
       perfgraph llm memory hf:llama-7b --batch 8 --context 4096 --hardware h100,a100
       perfgraph llm serve hf:llama-7b --hardware h100,a100 --batch 1,8,32
       perfgraph llm serve hf:llama-70b --hardware h100 --batch 8 --tp 4 --pp 2 --micro-batches 4
+      perfgraph llm serve hf:llama3-8b --hardware h100 --batch 1,64 --runtime graph --engine vllm-v0
       perfgraph llm train hf:llama-7b --hardware h100 --seq-len 2048 --measured-step-time 0.5
       perfgraph llm ingest hf:gpt2 --phase decode --context 512 --hardware h100,a100 --uri bolt://127.0.0.1:7687
     """
