@@ -9,6 +9,7 @@
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout4              # the fourth hold-out set
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout5              # the fifth hold-out set
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout6              # the sixth hold-out set
+    .venv/bin/python benchmarks/bench_llm_published.py --set holdout7              # the seventh (two NIM rows)
     .venv/bin/python benchmarks/bench_llm_published.py --set holdout3 --engines none  # kernels only, no engine
 
 The rows (`llm_published.ROWS`) are published measurements -- TensorRT-LLM, LMDeploy, gpt-fast, vLLM and
@@ -372,7 +373,8 @@ ROW_SETS = {"published": ("llm_published", "ROWS"), "holdout": ("llm_published_h
             "holdout3": ("llm_published_holdout3", "HOLDOUT3_ROWS"),
             "holdout4": ("llm_published_holdout4", "HOLDOUT4_ROWS"),
             "holdout5": ("llm_published_holdout5", "HOLDOUT5_ROWS"),
-            "holdout6": ("llm_published_holdout6", "HOLDOUT6_ROWS")}
+            "holdout6": ("llm_published_holdout6", "HOLDOUT6_ROWS"),
+            "holdout7": ("llm_published_holdout7", "HOLDOUT7_ROWS")}
 
 
 def main(argv=None) -> int:
@@ -382,7 +384,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", dest="row_set", choices=tuple(ROW_SETS), default="published",
                     help="published: the 33 rows of llm_published.py (seen while developing the model); holdout: "
                          "llm_published_holdout.py, collected before any prediction was made on them; holdout2 "
-                         "to holdout6: llm_published_holdout2.py .. _holdout6.py, further such sets, each "
+                         "to holdout7: llm_published_holdout2.py .. _holdout7.py, further such sets, each "
                          "collected after the one before it was scored")
     ap.add_argument("--engines", choices=("rule", "none"), default="rule",
                     help="rule: each row under its serving engine's host work per step (`engine_for`); none: "
