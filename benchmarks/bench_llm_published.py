@@ -61,6 +61,7 @@ import bench_llm  # noqa: E402  (the peers' names for perfgraph's models and chi
 from llm_published import METRICS, PHASES  # noqa: E402
 
 from perfgraph import llm  # noqa: E402
+from perfgraph.engine.serving_engine import engine_ids  # noqa: E402
 
 WITHIN = 0.25
 TOOLS = ("perfgraph", "llm-analysis", "genz")
@@ -265,7 +266,7 @@ def evaluate(rows: list[dict], peers: list[dict] | None, engines: bool = True) -
     return results
 
 
-ENGINE_NAMES = ("none", "vllm-v0")
+ENGINE_NAMES = tuple(engine_ids())  # the summary's per-engine split
 # Batch sizes reported apart: engine work per step that grows with the sequences in flight shows up as a split.
 BATCH_BUCKETS = {"batch 1": (1, 1), "batch 2-16": (2, 16), "batch 17+": (17, 1 << 30)}
 
