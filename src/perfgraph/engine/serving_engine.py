@@ -57,6 +57,9 @@ def _engines() -> dict[str, ServingEngine]:
     raw = yaml.safe_load(_DATA.read_text(encoding="utf-8")) or {}
     out = {}
     for row in raw.get("engines", []):
+        if row["overlap"] not in OVERLAPS:  # llm.serve adds host time serially; another mode would be ignored
+            raise ValueError(f"serving engine {row['id']!r}: overlap {row['overlap']!r} is not modelled; "
+                             f"choose one of {', '.join(OVERLAPS)}")
         engine = ServingEngine(id=str(row["id"]), name=str(row["name"]), versions=str(row["versions"]),
                                overlap=str(row["overlap"]), host_s_per_step=float(row["host_s_per_step"]),
                                host_s_per_sequence=float(row["host_s_per_sequence"]), note=str(row.get("note", "")),
